@@ -1,0 +1,40 @@
+// Command layerscan finds the secrets a container image leaks, in every
+// layer — including files deleted or overwritten by later layers — and ties
+// each one to the Dockerfile instruction that put it there.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line and returns the exit status.
+func run(ctx context.Context, args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var ex *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ex):
+		if ex.msg != "" {
+			fmt.Fprintln(os.Stderr, "layerscan: "+ex.msg)
+		}
+		return ex.code
+	default:
+		fmt.Fprintln(os.Stderr, "layerscan: "+oneLine(err.Error()))
+		return exitError2
+	}
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/layerscan/layerscan/pkg/detect"
+	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/report"
+	"github.com/layerscan/layerscan/pkg/scan"
+)
+
+type scanOptions struct {
+	format        string
+	output        string
+	showSecrets   bool
+	platform      string
+	username      string
+	passwordStdin bool
+	insecure      bool
+	jobs          int
+	exitCode      int
+	maxFileSize   int64
+}
+
+func (o *scanOptions) register(cmd *cobra.Command) {
+	f := cmd.PersistentFlags()
+	f.StringVarP(&o.format, "format", "f", "table", "output format: table or json")
+	f.StringVarP(&o.output, "output", "o", "", "write the report to this file instead of stdout")
+	f.BoolVar(&o.showSecrets, "show-secrets", false, "print secrets in full instead of redacted")
+	f.StringVar(&o.platform, "platform", "linux/amd64", "platform to scan in a multi-arch image: os/arch[/variant], or all")
+	f.StringVarP(&o.username, "username", "u", "", "registry username (use with --password-stdin)")
+	f.BoolVar(&o.passwordStdin, "password-stdin", false, "read the registry password from stdin")
+	f.BoolVar(&o.insecure, "insecure", false, "allow plain HTTP and self-signed registries")
+	f.IntVarP(&o.jobs, "jobs", "j", runtime.NumCPU(), "layers read at once")
+	f.IntVar(&o.exitCode, "exit-code", exitFindings, "exit status when secrets are found")
+	f.Int64Var(&o.maxFileSize, "max-file-size", 0, "scan at most this many bytes of each file (0: no limit)")
+}
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: exitError2, msg: fmt.Sprintf(format, args...)}
+}
+
+func runScan(cmd *cobra.Command, o *scanOptions, refs []string) error {
+	if o.format != "table" && o.format != "json" {
+		return usageErr("unknown --format %q: use table or json", o.format)
+	}
+	if o.jobs < 1 {
+		return usageErr("--jobs must be at least 1")
+	}
+	fopts := []fetch.Option{
+		fetch.WithPlatform(o.platform), fetch.WithInsecure(o.insecure), fetch.WithJobs(o.jobs),
+		fetch.WithUserAgent("layerscan/" + toolVersion()),
+	}
+	if o.passwordStdin {
+		if o.username == "" {
+			return usageErr("--password-stdin needs --username")
+		}
+		pw, err := readPassword(cmd.InOrStdin())
+		if err != nil {
+			return usageErr("reading the password from stdin: %v", err)
+		}
+		fopts = append(fopts, fetch.WithBasicAuth(o.username, pw))
+	} else if o.username != "" {
+		return usageErr("--username needs --password-stdin")
+	}
+
+	det, err := detect.New(detect.Options{})
+	if err != nil {
+		return err
+	}
+	scanner := scan.New(det, scan.Options{Jobs: o.jobs, ShowSecrets: o.showSecrets, MaxFileSize: o.maxFileSize})
+	rep := &report.Report{Schema: report.Schema, Tool: report.Tool{Name: "layerscan", Version: toolVersion(), Ruleset: det.RulesetFingerprint()}}
+
+	ctx := cmd.Context()
+	for _, ref := range refs {
+		src, err := fetch.Open(ctx, ref, fopts...)
+		if err != nil {
+			return &exitError{code: exitError2, msg: describeFetchError(ref, err)}
+		}
+		for _, img := range src.Images {
+			if img.Ref == "" {
+				img.Ref = ref
+			}
+			ri, err := scanner.Image(ctx, img)
+			if err != nil {
+				src.Close()
+				return &exitError{code: exitError2, msg: fmt.Sprintf("scanning %s: %v", ref, oneLine(err.Error()))}
+			}
+			rep.Images = append(rep.Images, ri)
+		}
+		src.Close()
+	}
+
+	if err := writeReport(cmd.OutOrStdout(), o, rep); err != nil {
+		return usageErr("writing the report: %v", err)
+	}
+	switch {
+	case rep.Incomplete():
+		return &exitError{code: exitIncomplete, msg: "scan incomplete: some layers could not be read (see the report's errors)"}
+	case rep.FindingCount() > 0:
+		return &exitError{code: o.exitCode}
+	}
+	return nil
+}
+
+func writeReport(stdout io.Writer, o *scanOptions, rep *report.Report) (err error) {
+	w := stdout
+	if o.output != "" && o.output != "-" {
+		mode := os.FileMode(0o644)
+		if o.showSecrets {
+			mode = 0o600
+		}
+		f, err := os.OpenFile(o.output, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}()
+		w = f
+	}
+	bw := bufio.NewWriter(w)
+	switch o.format {
+	case "json":
+		err = report.WriteJSON(bw, rep)
+	default:
+		err = report.WriteTable(bw, rep)
+	}
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func readPassword(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, 1<<16))
+	if err != nil {
+		return "", err
+	}
+	pw := strings.TrimRight(string(b), "\r\n")
+	if pw == "" {
+		return "", errors.New("empty password")
+	}
+	return pw, nil
+}
+
+// describeFetchError says in one line why an image could not be opened.
+func describeFetchError(ref string, err error) string {
+	msg := oneLine(err.Error())
+	switch {
+	case errors.Is(err, fetch.ErrBadReference):
+		return fmt.Sprintf("%q is not a valid image reference or an existing path: %s", ref, msg)
+	case errors.Is(err, fetch.ErrUnauthorized):
+		return fmt.Sprintf("unauthorized: the registry refused the credentials for %s (docker login, or --username/--password-stdin): %s", ref, msg)
+	case errors.Is(err, fetch.ErrNotFound):
+		return fmt.Sprintf("not found: %s: %s", ref, msg)
+	case errors.Is(err, fetch.ErrUnreachable):
+		return fmt.Sprintf("registry unreachable for %s: %s", ref, msg)
+	case errors.Is(err, fetch.ErrNotImage):
+		return fmt.Sprintf("not an image: %s", msg)
+	case errors.Is(err, fetch.ErrNoPlatform):
+		return msg
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Sprintf("no such file: %s", msg)
+	}
+	return fmt.Sprintf("cannot open %s: %s", ref, msg)
+}

@@ -1,0 +1,154 @@
+package detect
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/rs/zerolog"
+	gldetect "github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/logging"
+	"github.com/zricethezav/gitleaks/v8/report"
+)
+
+// Finding is one secret found in a piece of text.
+type Finding struct {
+	RuleID      string
+	Description string
+	// Line and EndLine are 1-based; 0 for a rule that matched only the path.
+	Line, EndLine int
+	Column        int
+	// Secret is the plaintext secret. Never print or store it as is.
+	Secret  string
+	Entropy float32
+}
+
+// Options configure New.
+type Options struct {
+	// MaxDecodeDepth is how many rounds of base64/hex/percent decoding
+	// gitleaks applies to find encoded secrets (default 0: none).
+	MaxDecodeDepth int
+}
+
+// Detector scans text for secrets. It is safe for concurrent use.
+type Detector struct {
+	gl      *gldetect.Detector
+	ruleset string
+	// pathRules is true when the config has rules that match paths only.
+	pathRules bool
+}
+
+var quietOnce sync.Once
+
+// quiet turns gitleaks' own logging off: it logs at Info to stderr by
+// default, and its messages can carry paths of the image being scanned.
+func quiet() {
+	quietOnce.Do(func() { logging.Logger = logging.Logger.Level(zerolog.Disabled) })
+}
+
+// New builds a Detector with gitleaks' default rules.
+func New(opts Options) (*Detector, error) {
+	quiet()
+	gl, err := gldetect.NewDetectorDefaultConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading gitleaks default rules: %w", err)
+	}
+	gl.MaxDecodeDepth = opts.MaxDecodeDepth
+	gl.Redact = 0
+	d := &Detector{gl: gl}
+	ids := make([]string, 0, len(gl.Config.Rules))
+	for id, r := range gl.Config.Rules {
+		ids = append(ids, fmt.Sprintf("%s\x00%v\x00%v\x00%v\x00%v\x00%d\n", id, r.Regex, r.Path, r.Entropy, r.Keywords, len(r.Allowlists)))
+		if r.Regex == nil && r.Path != nil {
+			d.pathRules = true
+		}
+	}
+	sort.Strings(ids)
+	h := sha256.New()
+	fmt.Fprintf(h, "layerscan-detect/1 decode=%d\n", opts.MaxDecodeDepth)
+	for _, id := range ids {
+		h.Write([]byte(id))
+	}
+	d.ruleset = hex.EncodeToString(h.Sum(nil))[:16]
+	return d, nil
+}
+
+// RulesetFingerprint identifies the rules and options: results stored under
+// one fingerprint are not valid under another.
+func (d *Detector) RulesetFingerprint() string { return d.ruleset }
+
+// RuleCount is the number of rules loaded.
+func (d *Detector) RuleCount() int { return len(d.gl.Config.Rules) }
+
+// Scan finds secrets in data, a piece of the file at path whose first byte
+// is on line startLine (1-based). data may be reused once Scan returns.
+func (d *Detector) Scan(path string, data []byte, startLine int) []Finding {
+	if len(data) == 0 {
+		return nil
+	}
+	raw := unsafe.String(unsafe.SliceData(data), len(data))
+	return d.convert(d.gl.Detect(gldetect.Fragment{Raw: raw, FilePath: path, StartLine: startLine}))
+}
+
+// ScanPath runs the rules that match a file's path alone (such as
+// PKCS#12 key stores), whatever its content.
+func (d *Detector) ScanPath(path string) []Finding {
+	if !d.pathRules {
+		return nil
+	}
+	fs := d.convert(d.gl.Detect(gldetect.Fragment{Raw: "", FilePath: path}))
+	for i := range fs {
+		fs[i].Line, fs[i].EndLine, fs[i].Column = 0, 0, 0
+	}
+	return fs
+}
+
+func (d *Detector) convert(in []report.Finding) []Finding {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]Finding, 0, len(in))
+	for _, f := range in {
+		out = append(out, Finding{
+			RuleID:      f.RuleID,
+			Description: f.Description,
+			Line:        f.StartLine,
+			EndLine:     f.EndLine,
+			Column:      f.StartColumn,
+			// Clone: the secret points into a buffer the caller reuses.
+			Secret:  strings.Clone(f.Secret),
+			Entropy: f.Entropy,
+		})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Line != out[j].Line {
+			return out[i].Line < out[j].Line
+		}
+		if out[i].Column != out[j].Column {
+			return out[i].Column < out[j].Column
+		}
+		return out[i].RuleID < out[j].RuleID
+	})
+	return out
+}
+
+// Fingerprint identifies a finding without revealing its secret: a hash of
+// the rule, the path and the secret. It stays the same when the image is
+// rebuilt with the same file, so it can be used to suppress a finding.
+func Fingerprint(rule, path, secret string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "layerscan/v1\x00%s\x00%s\x00%s", rule, path, secret)
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// Redact shows at most the first four characters of a secret (fewer for
+// short ones) followed by "****".
+func Redact(secret string) string {
+	r := []rune(secret)
+	keep := min(4, len(r)/4)
+	return string(r[:keep]) + "****"
+}

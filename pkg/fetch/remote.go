@@ -1,0 +1,207 @@
+package fetch
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Sentinel errors for registry failures; errors from Open wrap them so a
+// caller can say what went wrong in one line.
+var (
+	ErrUnauthorized = errors.New("unauthorized")
+	ErrNotFound     = errors.New("not found")
+	ErrUnreachable  = errors.New("registry unreachable")
+	ErrBadReference = errors.New("bad image reference")
+)
+
+func remoteOptions(ctx context.Context, o Options) []remote.Option {
+	tr := o.Transport
+	if tr == nil {
+		t := remote.DefaultTransport.(*http.Transport).Clone()
+		if o.Insecure {
+			t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with --insecure
+		}
+		tr = t
+	}
+	ropts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithTransport(tr),
+		remote.WithJobs(o.Jobs),
+		remote.WithRetryBackoff(remote.Backoff{Duration: 500 * time.Millisecond, Factor: 3, Jitter: 0.1, Steps: 4}),
+		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
+	}
+	if o.UserAgent != "" {
+		ropts = append(ropts, remote.WithUserAgent(o.UserAgent))
+	}
+	if o.Username != "" {
+		ropts = append(ropts, remote.WithAuth(&authn.Basic{Username: o.Username, Password: o.Password}))
+	} else {
+		ropts = append(ropts, remote.WithAuthFromKeychain(o.Keychain))
+	}
+	return ropts
+}
+
+func openRemote(ctx context.Context, target string, o Options) (*Source, error) {
+	var nopts []name.Option
+	if o.Insecure {
+		nopts = append(nopts, name.Insecure)
+	}
+	ref, err := name.ParseReference(target, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %v", ErrBadReference, target, err)
+	}
+	ropts := remoteOptions(ctx, o)
+	desc, err := remote.Get(ref, ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("fetching %s: %w", ref, classifyRemote(err))
+	}
+	if desc.Size > o.MaxMetadataSize {
+		return nil, fmt.Errorf("fetching %s: manifest is %d bytes, more than the %d allowed", ref, desc.Size, o.MaxMetadataSize)
+	}
+	src := &Source{}
+	switch {
+	case desc.MediaType.IsIndex():
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, fmt.Errorf("reading index %s: %w", ref, classifyRemote(err))
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("reading index %s: %w", ref, classifyRemote(err))
+		}
+		children, err := selectPlatforms(im.Manifests, o.Platform)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ref, err)
+		}
+		for _, c := range children {
+			if !c.MediaType.IsImage() {
+				continue
+			}
+			img, err := idx.Image(c.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s@%s: %w", ref, c.Digest, classifyRemote(err))
+			}
+			fi, err := remoteImage(ref.String(), c.Digest, img, o)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s@%s: %w", ref, c.Digest, err)
+			}
+			src.Images = append(src.Images, fi)
+		}
+	case desc.MediaType.IsImage() || desc.MediaType == "":
+		img, err := desc.Image()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", ref, classifyRemote(err))
+		}
+		fi, err := remoteImage(ref.String(), desc.Digest, img, o)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", ref, err)
+		}
+		src.Images = append(src.Images, fi)
+	default:
+		return nil, fmt.Errorf("%s: %w: media type %s", ref, ErrNotImage, desc.MediaType)
+	}
+	return src, nil
+}
+
+func remoteImage(ref string, digest v1.Hash, img v1.Image, o Options) (*Image, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", classifyRemote(err))
+	}
+	if m.Config.Size > o.MaxMetadataSize {
+		return nil, fmt.Errorf("config is %d bytes, more than the %d allowed", m.Config.Size, o.MaxMetadataSize)
+	}
+	if len(m.Layers) > o.MaxLayers {
+		return nil, fmt.Errorf("%d layers, more than the %d allowed", len(m.Layers), o.MaxLayers)
+	}
+	rawCfg, err := img.RawConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", classifyRemote(err))
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("%w: parsing config: %v", ErrNotImage, err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("layers: %w", classifyRemote(err))
+	}
+	out := &Image{
+		Ref:          ref,
+		Digest:       digest,
+		ConfigDigest: m.Config.Digest,
+		RawConfig:    rawCfg,
+		Config:       cfg,
+		Platform:     platformOf(cfg),
+		Annotations:  m.Annotations,
+	}
+	for i, l := range layers {
+		l := l
+		fl := Layer{Index: i, Size: -1, open: func() (io.ReadCloser, error) {
+			rc, err := l.Compressed()
+			if err != nil {
+				return nil, classifyRemote(err)
+			}
+			return rc, nil
+		}}
+		if i < len(m.Layers) {
+			fl.Digest, fl.Size, fl.MediaType = m.Layers[i].Digest, m.Layers[i].Size, m.Layers[i].MediaType
+		}
+		if i < len(cfg.RootFS.DiffIDs) {
+			fl.DiffID = cfg.RootFS.DiffIDs[i]
+		}
+		out.Layers = append(out.Layers, fl)
+	}
+	return out, nil
+}
+
+// classifyRemote wraps a registry error with one of the sentinels so the
+// CLI can explain it; the URL in the message is stripped of credentials.
+func classifyRemote(err error) error {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		switch te.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return fmt.Errorf("%w: %s", ErrUnauthorized, strings.TrimSpace(redactText(te.Error())))
+		case http.StatusNotFound:
+			return fmt.Errorf("%w: %s", ErrNotFound, strings.TrimSpace(redactText(te.Error())))
+		}
+		return errors.New(redactText(te.Error()))
+	}
+	var ne net.Error
+	var ue *url.Error
+	if errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: %s", ErrUnreachable, redactText(err.Error()))
+	}
+	return err
+}
+
+// redactText removes userinfo from any URL in s.
+func redactText(s string) string {
+	fields := strings.Fields(s)
+	for i, f := range fields {
+		trimmed := strings.Trim(f, `"':,;()[]`)
+		u, err := url.Parse(trimmed)
+		if err != nil || u.User == nil || u.Host == "" {
+			continue
+		}
+		u.User = url.User("REDACTED")
+		fields[i] = strings.Replace(f, trimmed, u.String(), 1)
+	}
+	return strings.Join(fields, " ")
+}

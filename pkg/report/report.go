@@ -1,0 +1,151 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"sort"
+)
+
+// Schema is the version tag of the JSON report.
+const Schema = "layerscan/v1"
+
+// Report is the whole result of a run.
+type Report struct {
+	Schema string   `json:"schema"`
+	Tool   Tool     `json:"tool"`
+	Images []*Image `json:"images"`
+}
+
+// Tool names the program that made the report.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Ruleset identifies the detection rules and options used.
+	Ruleset string `json:"ruleset,omitempty"`
+}
+
+// Image is the result for one platform image.
+type Image struct {
+	Ref          string     `json:"ref"`
+	Digest       string     `json:"digest"`
+	ConfigDigest string     `json:"config_digest,omitempty"`
+	Platform     string     `json:"platform"`
+	Layers       []Layer    `json:"layers"`
+	Findings     []Finding  `json:"findings"`
+	Errors       []Problem  `json:"errors"`
+	Warnings     []Problem  `json:"warnings,omitempty"`
+	Stats        ImageStats `json:"stats"`
+}
+
+// Layer describes one layer and the step that made it.
+type Layer struct {
+	Index  int    `json:"index"`
+	Digest string `json:"digest"`
+	DiffID string `json:"diff_id"`
+	// Size is the stored (compressed) size in bytes.
+	Size int64 `json:"size"`
+	// HistoryIndex is the config history entry that made the layer, or -1.
+	HistoryIndex int    `json:"history_index"`
+	CreatedBy    string `json:"created_by"`
+	Instruction  string `json:"instruction"`
+}
+
+// LayerRef names the layer a finding is in.
+type LayerRef struct {
+	Index       int    `json:"index"`
+	Digest      string `json:"digest"`
+	CreatedBy   string `json:"created_by"`
+	Instruction string `json:"instruction"`
+}
+
+// Removal names the layer that deleted or overwrote a file.
+type Removal struct {
+	Index       int    `json:"index"`
+	Digest      string `json:"digest,omitempty"`
+	Instruction string `json:"instruction"`
+}
+
+// Finding is one secret in the image.
+type Finding struct {
+	Rule        string `json:"rule"`
+	Description string `json:"description"`
+	// Source is where the secret is: "file" (in a layer's file); later
+	// kinds are "history" and "config".
+	Source string `json:"source"`
+	Path   string `json:"path"`
+	Line   int    `json:"line"`
+	// HardlinkTo, for a finding reached through a hardlink, is the path
+	// of the file the link points at.
+	HardlinkTo string   `json:"hardlink_to,omitempty"`
+	Layer      LayerRef `json:"layer"`
+	// Status is "present", "deleted" or "overwritten": the file's fate in
+	// the final filesystem. Deleted and overwritten files are still in the
+	// layer that added them.
+	Status    string   `json:"status"`
+	RemovedBy *Removal `json:"removed_by"`
+	// Secret is redacted ("ghp_****") unless --show-secrets.
+	Secret      string `json:"secret"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// Problem is an error or warning, for the image or one of its layers.
+type Problem struct {
+	// Layer is the layer's index, or nil for the image as a whole.
+	Layer   *int   `json:"layer,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+}
+
+// ImageStats count the work done.
+type ImageStats struct {
+	LayersScanned int   `json:"layers_scanned"`
+	FilesScanned  int   `json:"files_scanned"`
+	Entries       int   `json:"entries"`
+	StoredBytes   int64 `json:"stored_bytes"`
+	Bytes         int64 `json:"bytes"`
+	DurationMS    int64 `json:"duration_ms"`
+}
+
+// FindingCount is the number of findings over all images.
+func (r *Report) FindingCount() int {
+	n := 0
+	for _, im := range r.Images {
+		n += len(im.Findings)
+	}
+	return n
+}
+
+// Incomplete tells whether any image or layer could not be read fully.
+func (r *Report) Incomplete() bool {
+	for _, im := range r.Images {
+		if len(im.Errors) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// SortFindings orders findings by layer, path, line and rule.
+func SortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.Layer.Index != b.Layer.Index {
+			return a.Layer.Index < b.Layer.Index
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Rule < b.Rule
+	})
+}
+
+// WriteJSON writes the report as indented layerscan/v1 JSON.
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(r)
+}

@@ -1,0 +1,263 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/layerscan/layerscan/pkg/detect"
+	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/history"
+	"github.com/layerscan/layerscan/pkg/report"
+	"github.com/layerscan/layerscan/pkg/walk"
+)
+
+// Options configure a Scanner.
+type Options struct {
+	// Jobs is how many layers are read at once; Workers how many
+	// goroutines run the detector. Both default to the number of CPUs.
+	Jobs, Workers int
+	// ShowSecrets puts plaintext secrets in the report instead of
+	// redacted ones.
+	ShowSecrets bool
+	// MaxFileSize, when positive, bounds the bytes scanned of one file.
+	MaxFileSize int64
+	// MaxEntries bounds the tar entries of one layer.
+	MaxEntries int
+}
+
+// Scanner runs the pipeline; one Scanner (and its detector) serves a run.
+type Scanner struct {
+	det  *detect.Detector
+	opts Options
+}
+
+// New makes a Scanner around a detector.
+func New(det *detect.Detector, opts Options) *Scanner {
+	if opts.Jobs < 1 {
+		opts.Jobs = runtime.NumCPU()
+	}
+	if opts.Workers < 1 {
+		opts.Workers = runtime.NumCPU()
+	}
+	return &Scanner{det: det, opts: opts}
+}
+
+// binarySniff is how much of a file's start is looked at for NUL bytes.
+const binarySniff = 8000
+
+// raw is a detector finding before it is tied to history.
+type raw struct {
+	layer int
+	path  string
+	f     detect.Finding
+}
+
+type collector struct {
+	mu       sync.Mutex
+	findings []raw
+	binaries int
+}
+
+func (c *collector) add(layer int, path string, fs []detect.Finding) {
+	if len(fs) == 0 {
+		return
+	}
+	c.mu.Lock()
+	for _, f := range fs {
+		c.findings = append(c.findings, raw{layer: layer, path: path, f: f})
+	}
+	c.mu.Unlock()
+}
+
+// Image scans every layer of img and returns its report. Problems with a
+// layer are recorded in the report; the error is for a cancelled run.
+func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, error) {
+	start := time.Now()
+	_, infos, histWarnings := history.Map(img.Config, len(img.Layers))
+
+	col := &collector{}
+	wopts := walk.Options{
+		Jobs:        s.opts.Jobs,
+		Workers:     s.opts.Workers,
+		MaxFileSize: s.opts.MaxFileSize,
+		MaxEntries:  s.opts.MaxEntries,
+		Accept: func(layer int, e *walk.Entry, head []byte) bool {
+			col.add(layer, e.Path, s.det.ScanPath(e.Path))
+			if bytes.IndexByte(head[:min(len(head), binarySniff)], 0) >= 0 {
+				col.mu.Lock()
+				col.binaries++
+				col.mu.Unlock()
+				return false
+			}
+			return true
+		},
+	}
+	results, err := walk.Walk(ctx, img.Layers, wopts, func(_ context.Context, c *walk.Chunk) error {
+		col.add(c.Layer, c.Path, s.det.Scan(c.Path, c.Data, c.StartLine))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	entries := make([][]walk.Entry, len(results))
+	for i, r := range results {
+		entries[i] = r.Entries
+	}
+	lc := history.NewLifecycle(entries)
+
+	out := &report.Image{
+		Ref:          img.Ref,
+		Digest:       hashString(img.Digest.String()),
+		ConfigDigest: hashString(img.ConfigDigest.String()),
+		Platform:     img.Platform,
+		Findings:     []report.Finding{},
+		Errors:       []report.Problem{},
+	}
+	if out.Digest == "" {
+		out.Digest = out.ConfigDigest
+	}
+	red := s.redactor(col)
+	for i, l := range img.Layers {
+		r := results[i]
+		digest := l.Digest.String()
+		if l.Digest.Hex == "" {
+			digest = hashString(r.Digest.String())
+		}
+		diffID := l.DiffID.String()
+		if l.DiffID.Hex == "" {
+			diffID = hashString(r.DiffID.String())
+		}
+		size := l.Size
+		if size < 0 {
+			size = r.StoredBytes
+		}
+		info := infos[i]
+		out.Layers = append(out.Layers, report.Layer{
+			Index: i, Digest: digest, DiffID: diffID, Size: size, HistoryIndex: info.Step,
+			CreatedBy: red(info.CreatedBy), Instruction: red(info.Instruction),
+		})
+		idx := i
+		if r.Err != nil {
+			out.Errors = append(out.Errors, report.Problem{Layer: &idx, Message: r.Err.Error()})
+		} else {
+			out.Stats.LayersScanned++
+		}
+		for _, w := range r.Warnings {
+			out.Warnings = append(out.Warnings, report.Problem{Layer: &idx, Message: w})
+		}
+		out.Stats.FilesScanned += r.Files
+		out.Stats.Entries += len(r.Entries)
+		out.Stats.StoredBytes += r.StoredBytes
+		out.Stats.Bytes += r.Bytes
+	}
+	for _, w := range histWarnings {
+		out.Warnings = append(out.Warnings, report.Problem{Message: w})
+	}
+	for _, w := range lc.Warnings {
+		out.Warnings = append(out.Warnings, report.Problem{Message: w})
+	}
+	out.Findings = s.findings(col.findings, out.Layers, lc)
+	out.Stats.DurationMS = time.Since(start).Milliseconds()
+	return out, nil
+}
+
+// findings ties raw detector findings to layers and fates, adds the
+// hardlinks through which each file is reachable, and drops the duplicates
+// that overlapping chunks produce.
+func (s *Scanner) findings(raws []raw, layers []report.Layer, lc *history.Lifecycle) []report.Finding {
+	type dedupeKey struct {
+		layer      int
+		path, rule string
+		line       int
+		secret     string
+	}
+	seen := map[dedupeKey]bool{}
+	out := []report.Finding{}
+	add := func(layer int, path, linkTo string, f detect.Finding) {
+		k := dedupeKey{layer, path, f.RuleID, f.Line, f.Secret}
+		if seen[k] || layer < 0 || layer >= len(layers) {
+			return
+		}
+		seen[k] = true
+		l := layers[layer]
+		fate := lc.Fate(layer, path)
+		rf := report.Finding{
+			Rule: f.RuleID, Description: f.Description, Source: "file",
+			Path: path, Line: f.Line, HardlinkTo: linkTo,
+			Layer:       report.LayerRef{Index: l.Index, Digest: l.Digest, CreatedBy: l.CreatedBy, Instruction: l.Instruction},
+			Status:      string(fate.Status),
+			Secret:      s.secret(f.Secret),
+			Fingerprint: detect.Fingerprint(f.RuleID, path, f.Secret),
+		}
+		if fate.By >= 0 && fate.By < len(layers) {
+			by := layers[fate.By]
+			rf.RemovedBy = &report.Removal{Index: by.Index, Digest: by.Digest, Instruction: by.Instruction}
+		}
+		out = append(out, rf)
+	}
+	for _, r := range raws {
+		add(r.layer, r.path, "", r.f)
+		for _, a := range lc.Aliases(r.layer, r.path) {
+			add(a.Layer, a.Path, r.path, r.f)
+		}
+	}
+	report.SortFindings(out)
+	return out
+}
+
+func (s *Scanner) secret(v string) string {
+	if s.opts.ShowSecrets {
+		return v
+	}
+	return detect.Redact(v)
+}
+
+// redactor returns a function that hides, in history text, the secrets the
+// scan found and every build-argument value (history records them in the
+// clear), unless secrets are to be shown.
+func (s *Scanner) redactor(col *collector) func(string) string {
+	if s.opts.ShowSecrets {
+		return func(t string) string { return t }
+	}
+	secrets := map[string]bool{}
+	for _, r := range col.findings {
+		if len(r.f.Secret) >= 6 {
+			secrets[r.f.Secret] = true
+		}
+	}
+	list := make([]string, 0, len(secrets))
+	for k := range secrets {
+		list = append(list, k)
+	}
+	sort.Slice(list, func(i, j int) bool { return len(list[i]) > len(list[j]) })
+	return func(t string) string {
+		for _, f := range s.det.Scan("", []byte(t), 1) {
+			if len(f.Secret) >= 4 {
+				t = strings.ReplaceAll(t, f.Secret, detect.Redact(f.Secret))
+			}
+		}
+		for _, sec := range list {
+			t = strings.ReplaceAll(t, sec, detect.Redact(sec))
+		}
+		_, args := history.Normalize(t)
+		for _, a := range args {
+			if a.Value != "" {
+				t = strings.Replace(t, a.Name+"="+a.Value, a.Name+"="+detect.Redact(a.Value), 1)
+			}
+		}
+		return t
+	}
+}
+
+func hashString(s string) string {
+	if strings.HasSuffix(s, ":") {
+		return ""
+	}
+	return s
+}

@@ -1,0 +1,360 @@
+package walk
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"runtime"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/layerscan/layerscan/pkg/fetch"
+)
+
+// Defaults for Options.
+const (
+	DefaultChunkSize  = 1 << 20
+	DefaultOverlap    = 16 << 10
+	DefaultMaxEntries = 500000
+	DefaultMaxPathLen = 4096
+)
+
+// Chunk is a piece of a regular file's content handed to the detector.
+type Chunk struct {
+	// Layer is the index of the layer holding the file.
+	Layer int
+	// Path is the file's absolute path.
+	Path string
+	// Data is valid only during the ScanFunc call.
+	Data []byte
+	// StartLine is the 1-based line number of Data[0].
+	StartLine int
+	// Offset is the byte offset of Data[0] in the file.
+	Offset int64
+}
+
+// ScanFunc receives file content. It is called from several goroutines at
+// once and must not keep Data after it returns.
+type ScanFunc func(ctx context.Context, c *Chunk) error
+
+// AcceptFunc decides, from an entry and the first bytes of its content,
+// whether the content is handed to the detector. It is called from the
+// layer's own goroutine.
+type AcceptFunc func(layer int, e *Entry, head []byte) bool
+
+// Options configure Walk.
+type Options struct {
+	// Jobs is how many layers are read at once (default: number of CPUs).
+	// It must not exceed the fetch source's download concurrency.
+	Jobs int
+	// Workers is how many goroutines run the ScanFunc (default: CPUs).
+	Workers int
+	// ChunkSize is the largest piece of a file handed over at once.
+	ChunkSize int
+	// Overlap is how many bytes of a chunk's end start the next chunk too,
+	// so a secret across a chunk border is seen whole.
+	Overlap int
+	// MaxEntries bounds the tar entries read from one layer.
+	MaxEntries int
+	// MaxPathLen bounds an entry's path; longer ones are recorded cut.
+	MaxPathLen int
+	// MaxFileSize, when positive, bounds the bytes scanned of one file.
+	MaxFileSize int64
+	// Accept filters which files' content is scanned; nil scans all.
+	Accept AcceptFunc
+}
+
+func (o *Options) defaults() {
+	if o.Jobs < 1 {
+		o.Jobs = runtime.NumCPU()
+	}
+	if o.Workers < 1 {
+		o.Workers = runtime.NumCPU()
+	}
+	if o.ChunkSize < 4096 {
+		o.ChunkSize = DefaultChunkSize
+	}
+	if o.Overlap < 0 || o.Overlap >= o.ChunkSize/2 {
+		o.Overlap = min(DefaultOverlap, o.ChunkSize/4)
+	}
+	if o.MaxEntries < 1 {
+		o.MaxEntries = DefaultMaxEntries
+	}
+	if o.MaxPathLen < 1 {
+		o.MaxPathLen = DefaultMaxPathLen
+	}
+}
+
+// LayerResult is what walking one layer found out.
+type LayerResult struct {
+	Index int
+	// Entries are the layer's tar entries in archive order.
+	Entries []Entry
+	// Digest and DiffID are computed from the bytes read.
+	Digest, DiffID v1.Hash
+	// Compression is "gzip", "zstd" or "none".
+	Compression string
+	// StoredBytes and Bytes count the stored and uncompressed bytes read.
+	StoredBytes, Bytes int64
+	// Files is the number of regular files whose content was scanned.
+	Files int
+	// Warnings are problems that did not stop the layer's walk.
+	Warnings []string
+	// Err is set when the layer could not be read to its end; entries
+	// before the failure are still listed and were scanned.
+	Err error
+}
+
+// Walk reads every layer once and hands file content to scan. Per-layer
+// problems land in the LayerResults; the returned error is only for a
+// cancelled context or an error returned by scan.
+func Walk(ctx context.Context, layers []fetch.Layer, opts Options, scan ScanFunc) ([]LayerResult, error) {
+	opts.defaults()
+	results := make([]LayerResult, len(layers))
+	pool := &sync.Pool{New: func() any {
+		b := make([]byte, 0, opts.ChunkSize+opts.Overlap)
+		return &b
+	}}
+
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan *chunkJob, opts.Workers)
+	workers, wctx2 := errgroup.WithContext(wctx)
+	for range opts.Workers {
+		workers.Go(func() error {
+			for j := range chunks {
+				err := scan(wctx2, &j.Chunk)
+				pool.Put(j.buf)
+				if err != nil {
+					// Keep draining so producers never block on a dead pool.
+					for j := range chunks {
+						pool.Put(j.buf)
+					}
+					return err
+				}
+			}
+			return nil
+		})
+	}
+
+	var g errgroup.Group
+	g.SetLimit(opts.Jobs)
+	for i, l := range layers {
+		g.Go(func() error {
+			w := &layerWalker{opts: &opts, pool: pool, out: chunks, ctx: wctx2}
+			results[i] = w.walk(l)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	close(chunks)
+	if err := workers.Wait(); err != nil {
+		return results, err
+	}
+	return results, ctx.Err()
+}
+
+type chunkJob struct {
+	Chunk
+	buf *[]byte
+}
+
+type layerWalker struct {
+	opts *Options
+	pool *sync.Pool
+	out  chan<- *chunkJob
+	ctx  context.Context
+	res  LayerResult
+}
+
+// hashCounter hashes and counts what passes through it.
+type hashCounter struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+func (h *hashCounter) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if n > 0 {
+		h.h.Write(p[:n])
+		h.n += int64(n)
+	}
+	return n, err
+}
+
+func (h *hashCounter) sum() v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", h.h.Sum(nil))}
+}
+
+func (w *layerWalker) walk(l fetch.Layer) LayerResult {
+	w.res = LayerResult{Index: l.Index}
+	if err := w.read(l); err != nil {
+		w.res.Err = err
+	}
+	return w.res
+}
+
+func (w *layerWalker) warn(format string, args ...any) {
+	if len(w.res.Warnings) < 100 {
+		w.res.Warnings = append(w.res.Warnings, fmt.Sprintf(format, args...))
+	} else if len(w.res.Warnings) == 100 {
+		w.res.Warnings = append(w.res.Warnings, "more warnings not shown")
+	}
+}
+
+func (w *layerWalker) read(l fetch.Layer) error {
+	rc, err := l.Open()
+	if err != nil {
+		return fmt.Errorf("opening layer: %w", err)
+	}
+	defer rc.Close()
+	stored := &hashCounter{r: rc, h: sha256.New()}
+	br := bufio.NewReaderSize(stored, 64<<10)
+	dr, comp, err := decompress(br)
+	if err != nil {
+		return err
+	}
+	defer dr.Close()
+	w.res.Compression = comp
+	plain := &hashCounter{r: dr, h: sha256.New()}
+	tarErr := w.readTar(tar.NewReader(plain))
+	if tarErr != nil {
+		w.res.StoredBytes, w.res.Bytes = stored.n, plain.n
+		return tarErr
+	}
+	// Read to the very end: tar padding, then the rest of the stored blob,
+	// so both digests cover every byte (registry blobs verify at EOF).
+	if _, err := io.Copy(io.Discard, plain); err != nil {
+		return fmt.Errorf("reading past the tar end: %w", err)
+	}
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return fmt.Errorf("reading the stored blob: %w", err)
+	}
+	w.res.StoredBytes, w.res.Bytes = stored.n, plain.n
+	w.res.Digest, w.res.DiffID = stored.sum(), plain.sum()
+	if l.Digest.Algorithm == "sha256" && l.Digest != w.res.Digest {
+		return fmt.Errorf("layer digest mismatch: manifest says %s, content is %s", l.Digest, w.res.Digest)
+	}
+	if l.DiffID.Algorithm == "sha256" && l.DiffID != w.res.DiffID {
+		return fmt.Errorf("diff_id mismatch: config says %s, content is %s", l.DiffID, w.res.DiffID)
+	}
+	return nil
+}
+
+// decompress picks a decompressor from the stream's magic bytes.
+func decompress(br *bufio.Reader) (io.ReadCloser, string, error) {
+	magic, err := br.Peek(4)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, "", fmt.Errorf("reading layer: %w", err)
+	}
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, "", fmt.Errorf("opening gzip stream: %w", err)
+		}
+		return zr, "gzip", nil
+	case len(magic) >= 4 && bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(1<<27))
+		if err != nil {
+			return nil, "", fmt.Errorf("opening zstd stream: %w", err)
+		}
+		return zr.IOReadCloser(), "zstd", nil
+	}
+	return io.NopCloser(br), "none", nil
+}
+
+func (w *layerWalker) readTar(tr *tar.Reader) error {
+	for n := 0; ; n++ {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading tar entry %d: %w", n, err)
+		}
+		if n >= w.opts.MaxEntries {
+			return fmt.Errorf("layer has more than %d entries (--max-entries); the rest was not read", w.opts.MaxEntries)
+		}
+		e, warning := classify(hdr)
+		if warning != "" {
+			w.warn("%s", warning)
+		}
+		if len(e.Path) > w.opts.MaxPathLen {
+			w.warn("path of entry %d is %d bytes long; recorded cut to %d", n, len(e.Path), w.opts.MaxPathLen)
+			e.Path = e.Path[:w.opts.MaxPathLen]
+		}
+		w.res.Entries = append(w.res.Entries, e)
+		if e.Kind != Regular || hdr.Size <= 0 {
+			continue
+		}
+		if err := w.readFile(tr, &w.res.Entries[len(w.res.Entries)-1]); err != nil {
+			return fmt.Errorf("reading %s: %w", quote(e.Path), err)
+		}
+	}
+}
+
+// readFile cuts a file's content into overlapping chunks for the workers.
+func (w *layerWalker) readFile(r io.Reader, e *Entry) error {
+	remaining := e.Size
+	if w.opts.MaxFileSize > 0 && remaining > w.opts.MaxFileSize {
+		w.warn("%s is %d bytes; only the first %d were scanned (--max-file-size)", quote(e.Path), e.Size, w.opts.MaxFileSize)
+		remaining = w.opts.MaxFileSize
+	}
+	var tail []byte
+	line := 1
+	var offset int64
+	first := true
+	for remaining > 0 {
+		bp := w.pool.Get().(*[]byte)
+		b := append((*bp)[:0], tail...)
+		want := int(min(int64(w.opts.ChunkSize), remaining))
+		n, err := io.ReadFull(r, b[len(b):len(b)+want])
+		b = b[:len(b)+n]
+		remaining -= int64(n)
+		if err != nil {
+			w.pool.Put(bp)
+			return err
+		}
+		if first {
+			first = false
+			if w.opts.Accept != nil && !w.opts.Accept(w.res.Index, e, b) {
+				w.pool.Put(bp)
+				return nil // tar skips the rest of the file
+			}
+			w.res.Files++
+		}
+		job := &chunkJob{Chunk: Chunk{Layer: w.res.Index, Path: e.Path, Data: b, StartLine: line, Offset: offset}, buf: bp}
+		if remaining > 0 {
+			cut := len(b) - w.opts.Overlap
+			if nl := bytes.IndexByte(b[cut:], '\n'); nl >= 0 {
+				cut += nl + 1
+			}
+			line += bytes.Count(b[:cut], []byte{'\n'})
+			offset += int64(cut)
+			tail = append(tail[:0], b[cut:]...)
+		}
+		*bp = b
+		select {
+		case w.out <- job:
+		case <-w.ctx.Done():
+			w.pool.Put(bp)
+			return w.ctx.Err()
+		}
+	}
+	return nil
+}
