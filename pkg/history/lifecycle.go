@@ -28,12 +28,15 @@ type Fate struct {
 // Alias is another path at which a file's content is reachable: a hardlink.
 type Alias struct {
 	Layer int
+	// Entry is the hardlink's index among its layer's entries.
+	Entry int
 	Path  string
 }
 
+// key names one entry: its layer and its index among the layer's entries
+// (a path can appear twice in one hostile layer).
 type key struct {
-	layer int
-	path  string
+	layer, entry int
 }
 
 type occupant struct {
@@ -96,7 +99,7 @@ func NewLifecycle(layers [][]walk.Entry) *Lifecycle {
 			}
 		}
 		seen := map[string]bool{}
-		for _, e := range entries {
+		for j, e := range entries {
 			if e.Kind == walk.Opaque || e.Kind == walk.Whiteout {
 				continue
 			}
@@ -104,7 +107,7 @@ func NewLifecycle(layers [][]walk.Entry) *Lifecycle {
 				lc.warn("layer %d has %s more than once; the last entry wins", i, e.Path)
 			}
 			seen[e.Path] = true
-			lc.apply(root, i, e)
+			lc.apply(root, i, j, e)
 		}
 	}
 	return lc
@@ -128,7 +131,7 @@ func (lc *Lifecycle) hide(n *node, by int, st Status) {
 	}
 }
 
-func (lc *Lifecycle) apply(root *node, layer int, e walk.Entry) {
+func (lc *Lifecycle) apply(root *node, layer, idx int, e walk.Entry) {
 	parts := split(e.Path)
 	n := root
 	for _, p := range parts {
@@ -152,12 +155,12 @@ func (lc *Lifecycle) apply(root *node, layer int, e walk.Entry) {
 			lc.setFate(old, Fate{Status: Overwritten, By: layer})
 		}
 	}
-	occ := &occupant{key: key{layer, e.Path}, kind: e.Kind}
+	occ := &occupant{key: key{layer, idx}, kind: e.Kind}
 	occ.content = occ.key
 	if e.Kind == walk.Hardlink {
 		if t := lookup(root, e.Linkname); t != nil && t.occ != nil && (t.occ.kind == walk.Regular || t.occ.kind == walk.Hardlink) {
 			occ.content = t.occ.content
-			lc.aliases[occ.content] = append(lc.aliases[occ.content], Alias{Layer: layer, Path: e.Path})
+			lc.aliases[occ.content] = append(lc.aliases[occ.content], Alias{Layer: layer, Entry: idx, Path: e.Path})
 		}
 	}
 	n.occ = occ
@@ -172,19 +175,19 @@ func (lc *Lifecycle) setFate(o *occupant, f Fate) {
 	}
 }
 
-// Fate tells what became of the file at path added by layer. Files never
+// Fate tells what became of entry number entry of layer. Entries never
 // deleted or overwritten are present.
-func (lc *Lifecycle) Fate(layer int, path string) Fate {
-	if f, ok := lc.fates[key{layer, path}]; ok {
+func (lc *Lifecycle) Fate(layer, entry int) Fate {
+	if f, ok := lc.fates[key{layer, entry}]; ok {
 		return f
 	}
 	return Fate{Status: Present, By: -1}
 }
 
-// Aliases lists the hardlinks through which the content of the file at
-// path in layer is also reachable, in layer order.
-func (lc *Lifecycle) Aliases(layer int, path string) []Alias {
-	return lc.aliases[key{layer, path}]
+// Aliases lists the hardlinks through which the content of entry number
+// entry of layer is also reachable, in layer order.
+func (lc *Lifecycle) Aliases(layer, entry int) []Alias {
+	return lc.aliases[key{layer, entry}]
 }
 
 func split(p string) []string {

@@ -52,9 +52,9 @@ const binarySniff = 8000
 
 // raw is a detector finding before it is tied to history.
 type raw struct {
-	layer int
-	path  string
-	f     detect.Finding
+	layer, entry int
+	path         string
+	f            detect.Finding
 }
 
 type collector struct {
@@ -63,13 +63,13 @@ type collector struct {
 	binaries int
 }
 
-func (c *collector) add(layer int, path string, fs []detect.Finding) {
+func (c *collector) add(layer, entry int, path string, fs []detect.Finding) {
 	if len(fs) == 0 {
 		return
 	}
 	c.mu.Lock()
 	for _, f := range fs {
-		c.findings = append(c.findings, raw{layer: layer, path: path, f: f})
+		c.findings = append(c.findings, raw{layer: layer, entry: entry, path: path, f: f})
 	}
 	c.mu.Unlock()
 }
@@ -86,8 +86,8 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 		Workers:     s.opts.Workers,
 		MaxFileSize: s.opts.MaxFileSize,
 		MaxEntries:  s.opts.MaxEntries,
-		Accept: func(layer int, e *walk.Entry, head []byte) bool {
-			col.add(layer, e.Path, s.det.ScanPath(e.Path))
+		Accept: func(layer, entry int, e *walk.Entry, head []byte) bool {
+			col.add(layer, entry, e.Path, s.det.ScanPath(e.Path))
 			if bytes.IndexByte(head[:min(len(head), binarySniff)], 0) >= 0 {
 				col.mu.Lock()
 				col.binaries++
@@ -98,7 +98,7 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 		},
 	}
 	results, err := walk.Walk(ctx, img.Layers, wopts, func(_ context.Context, c *walk.Chunk) error {
-		col.add(c.Layer, c.Path, s.det.Scan(c.Path, c.Data, c.StartLine))
+		col.add(c.Layer, c.Entry, c.Path, s.det.Scan(c.Path, c.Data, c.StartLine))
 		return nil
 	})
 	if err != nil {
@@ -172,21 +172,21 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 // that overlapping chunks produce.
 func (s *Scanner) findings(raws []raw, layers []report.Layer, lc *history.Lifecycle) []report.Finding {
 	type dedupeKey struct {
-		layer      int
-		path, rule string
-		line       int
-		secret     string
+		layer, entry int
+		rule         string
+		line         int
+		secret       string
 	}
 	seen := map[dedupeKey]bool{}
 	out := []report.Finding{}
-	add := func(layer int, path, linkTo string, f detect.Finding) {
-		k := dedupeKey{layer, path, f.RuleID, f.Line, f.Secret}
+	add := func(layer, entry int, path, linkTo string, f detect.Finding) {
+		k := dedupeKey{layer, entry, f.RuleID, f.Line, f.Secret}
 		if seen[k] || layer < 0 || layer >= len(layers) {
 			return
 		}
 		seen[k] = true
 		l := layers[layer]
-		fate := lc.Fate(layer, path)
+		fate := lc.Fate(layer, entry)
 		rf := report.Finding{
 			Rule: f.RuleID, Description: f.Description, Source: "file",
 			Path: path, Line: f.Line, HardlinkTo: linkTo,
@@ -202,9 +202,9 @@ func (s *Scanner) findings(raws []raw, layers []report.Layer, lc *history.Lifecy
 		out = append(out, rf)
 	}
 	for _, r := range raws {
-		add(r.layer, r.path, "", r.f)
-		for _, a := range lc.Aliases(r.layer, r.path) {
-			add(a.Layer, a.Path, r.path, r.f)
+		add(r.layer, r.entry, r.path, "", r.f)
+		for _, a := range lc.Aliases(r.layer, r.entry) {
+			add(a.Layer, a.Entry, a.Path, r.path, r.f)
 		}
 	}
 	report.SortFindings(out)

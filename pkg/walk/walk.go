@@ -33,6 +33,8 @@ const (
 type Chunk struct {
 	// Layer is the index of the layer holding the file.
 	Layer int
+	// Entry is the file's index among the layer's entries.
+	Entry int
 	// Path is the file's absolute path.
 	Path string
 	// Data is valid only during the ScanFunc call.
@@ -50,7 +52,7 @@ type ScanFunc func(ctx context.Context, c *Chunk) error
 // AcceptFunc decides, from an entry and the first bytes of its content,
 // whether the content is handed to the detector. It is called from the
 // layer's own goroutine.
-type AcceptFunc func(layer int, e *Entry, head []byte) bool
+type AcceptFunc func(layer, entry int, e *Entry, head []byte) bool
 
 // Options configure Walk.
 type Options struct {
@@ -302,14 +304,15 @@ func (w *layerWalker) readTar(tr *tar.Reader) error {
 		if e.Kind != Regular || hdr.Size <= 0 {
 			continue
 		}
-		if err := w.readFile(tr, &w.res.Entries[len(w.res.Entries)-1]); err != nil {
+		if err := w.readFile(tr, len(w.res.Entries)-1); err != nil {
 			return fmt.Errorf("reading %s: %w", quote(e.Path), err)
 		}
 	}
 }
 
 // readFile cuts a file's content into overlapping chunks for the workers.
-func (w *layerWalker) readFile(r io.Reader, e *Entry) error {
+func (w *layerWalker) readFile(r io.Reader, idx int) error {
+	e := &w.res.Entries[idx]
 	remaining := e.Size
 	if w.opts.MaxFileSize > 0 && remaining > w.opts.MaxFileSize {
 		w.warn("%s is %d bytes; only the first %d were scanned (--max-file-size)", quote(e.Path), e.Size, w.opts.MaxFileSize)
@@ -332,13 +335,13 @@ func (w *layerWalker) readFile(r io.Reader, e *Entry) error {
 		}
 		if first {
 			first = false
-			if w.opts.Accept != nil && !w.opts.Accept(w.res.Index, e, b) {
+			if w.opts.Accept != nil && !w.opts.Accept(w.res.Index, idx, e, b) {
 				w.pool.Put(bp)
 				return nil // tar skips the rest of the file
 			}
 			w.res.Files++
 		}
-		job := &chunkJob{Chunk: Chunk{Layer: w.res.Index, Path: e.Path, Data: b, StartLine: line, Offset: offset}, buf: bp}
+		job := &chunkJob{Chunk: Chunk{Layer: w.res.Index, Entry: idx, Path: e.Path, Data: b, StartLine: line, Offset: offset}, buf: bp}
 		if remaining > 0 {
 			cut := len(b) - w.opts.Overlap
 			if nl := bytes.IndexByte(b[cut:], '\n'); nl >= 0 {
