@@ -1,0 +1,31 @@
+// Package testenv gives layerscan's tests real external components instead of
+// mocks: executables found on PATH (RequireTool) and a real, TLS-protected,
+// password-protected OCI registry (StartRegistry) backed by the Debian
+// docker-registry package (CNCF distribution 2.8), with images pushed into it
+// by skopeo.
+//
+// Missing tools make a test skip, so `go test ./...` works on a bare machine.
+// When the environment variable LAYERSCAN_REQUIRE_TOOLS=1 is set (make test
+// and CI set it) a missing tool is a test failure instead, naming the Debian
+// package that provides it.
+//
+// Typical use:
+//
+//	reg := testenv.StartRegistry(t)
+//	reg.Push(t, "oci:"+layoutDir+":v1", "app/web:v1")
+//	cmd := exec.Command(layerscanBin, "scan", reg.Host+"/app/web:v1")
+//	cmd.Env = append(os.Environ(), reg.Env()...)
+//
+// Besides Push and Env, a Registry offers Transport (an *http.Transport
+// trusting only the test CA, for in-process go-containerregistry clients via
+// remote.WithTransport), Log/SyncLog (the registry's own log) and BlobGETs
+// (successful blob GETs per repository and digest, counted from the access
+// log, for tests about how often layers are downloaded).
+//
+// Note that go-containerregistry treats 127.0.0.1 and localhost registries as
+// possibly insecure: it tries https first and falls back to plain http, so a
+// TLS error against the test registry comes wrapped together with an http
+// error (errors.As still finds the x509 error).
+//
+// Everything listens on 127.0.0.1 only; nothing here reaches the network.
+package testenv
