@@ -28,6 +28,7 @@ type scanOptions struct {
 	jobs          int
 	exitCode      int
 	maxFileSize   int64
+	decodeDepth   int
 }
 
 func (o *scanOptions) register(cmd *cobra.Command) {
@@ -42,6 +43,7 @@ func (o *scanOptions) register(cmd *cobra.Command) {
 	f.IntVarP(&o.jobs, "jobs", "j", runtime.NumCPU(), "layers read at once")
 	f.IntVar(&o.exitCode, "exit-code", exitFindings, "exit status when secrets are found")
 	f.Int64Var(&o.maxFileSize, "max-file-size", 0, "scan at most this many bytes of each file (0: no limit)")
+	f.IntVar(&o.decodeDepth, "max-decode-depth", 2, "rounds of base64/hex/percent decoding to find encoded secrets (0: none)")
 }
 
 func usageErr(format string, args ...any) error {
@@ -72,7 +74,7 @@ func runScan(cmd *cobra.Command, o *scanOptions, refs []string) error {
 		return usageErr("--username needs --password-stdin")
 	}
 
-	det, err := detect.New(detect.Options{})
+	det, err := detect.New(detect.Options{MaxDecodeDepth: o.decodeDepth})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/layerscan/layerscan/internal/testenv"
+	"github.com/layerscan/layerscan/pkg/report"
+)
+
+// expectation is one entry of a case's expected.json.
+type expectation struct {
+	Path        string `json:"path"`
+	Layer       int    `json:"layer"`
+	Instruction string `json:"instruction"`
+	Status      string `json:"status"`
+	Rule        string `json:"rule"`
+	Source      string `json:"source"`
+}
+
+// TestBuildahCases scans every image of the buildah corpus and checks the
+// findings against the case's expected.json: path, layer, instruction,
+// status and rule — and that nothing else is reported.
+func TestBuildahCases(t *testing.T) {
+	dir := buildahCorpus(t)
+	cases, err := filepath.Glob(filepath.Join(repoRoot(t), "testdata", "buildah", "cases", "*", "expected.json"))
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no cases: %v", err)
+	}
+	for _, exp := range cases {
+		name := filepath.Base(filepath.Dir(exp))
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(exp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []expectation
+			if err := json.Unmarshal(raw, &want); err != nil {
+				t.Fatalf("%s: %v", exp, err)
+			}
+			rep := scanJSON(t, nil, "oci-archive:"+filepath.Join(dir, name+".oci.tar"))
+			if len(rep.Images) != 1 {
+				t.Fatalf("%d images", len(rep.Images))
+			}
+			im := rep.Images[0]
+			if len(im.Errors) != 0 {
+				t.Errorf("errors: %+v", im.Errors)
+			}
+			got := map[string]bool{}
+			for _, f := range im.Findings {
+				if f.Source != "file" {
+					continue
+				}
+				got[fmt.Sprintf("%s|%d|%s|%s", f.Path, f.Layer.Index, f.Status, f.Rule)] = true
+			}
+			wanted := map[string]bool{}
+			for _, w := range want {
+				if w.Source != "layer" && w.Source != "file" {
+					continue // history and config findings: scanned by a later feature
+				}
+				k := fmt.Sprintf("%s|%d|%s|%s", w.Path, w.Layer, w.Status, w.Rule)
+				wanted[k] = true
+				if !got[k] {
+					t.Errorf("missing finding %s", k)
+				}
+				// The finding's layer is the one the expected instruction made.
+				for _, f := range im.Findings {
+					if f.Path == w.Path && f.Rule == w.Rule && !strings.Contains(f.Layer.CreatedBy, w.Instruction) {
+						t.Errorf("%s: layer %d created_by %q, want it to contain %q", w.Path, f.Layer.Index, f.Layer.CreatedBy, w.Instruction)
+					}
+				}
+			}
+			for k := range got {
+				if !wanted[k] {
+					t.Errorf("unexpected finding %s", k)
+				}
+			}
+		})
+	}
+}
+
+// TestArticleExamples pins down what the seed article's examples leave in
+// the image, with the instruction and removal each finding names.
+func TestArticleExamples(t *testing.T) {
+	dir := buildahCorpus(t)
+	t.Run("bad example: COPY secrets.txt stays in the COPY layer", func(t *testing.T) {
+		rep := scanJSON(t, nil, "oci-archive:"+filepath.Join(dir, "article-bad.oci.tar"))
+		f := onlyFinding(t, rep, "aws-access-token")
+		if f.Path != "/app/secrets.txt" || f.Status != "present" || !strings.HasPrefix(f.Layer.Instruction, "COPY ") || f.Secret != "AKIA****" {
+			t.Errorf("finding = %+v", f)
+		}
+	})
+	t.Run("rm in a later layer: deleted, attributed to the COPY, removed by the RUN rm", func(t *testing.T) {
+		rep := scanJSON(t, nil, "oci-archive:"+filepath.Join(dir, "copy-then-rm.oci.tar"))
+		f := onlyFinding(t, rep, "github-pat")
+		if f.Status != "deleted" || !strings.HasPrefix(f.Layer.Instruction, "COPY ") || f.RemovedBy == nil || !strings.Contains(f.RemovedBy.Instruction, "rm /app/secrets.txt") {
+			t.Errorf("finding = %+v removed_by %+v", f, f.RemovedBy)
+		}
+	})
+	t.Run("secret mount written to a file is stored in the RUN layer", func(t *testing.T) {
+		rep := scanJSON(t, nil, "oci-archive:"+filepath.Join(dir, "secret-mount-persisted.oci.tar"))
+		f := onlyFinding(t, rep, "npm-access-token")
+		if f.Path != "/app/secrets.json" || f.Status != "present" || !strings.Contains(f.Layer.Instruction, "/run/secrets/mysecret") {
+			t.Errorf("finding = %+v", f)
+		}
+	})
+	for _, clean := range []string{"secret-mount-cleaned", "multistage"} {
+		t.Run(clean+" leaves nothing", func(t *testing.T) {
+			res := runCLI(t, nil, "oci-archive:"+filepath.Join(dir, clean+".oci.tar"))
+			if res.code != 0 || !strings.Contains(res.stdout, "0 findings") {
+				t.Errorf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
+			}
+		})
+	}
+}
+
+func onlyFinding(t *testing.T, rep *report.Report, rule string) report.Finding {
+	t.Helper()
+	var out []report.Finding
+	for _, im := range rep.Images {
+		for _, f := range im.Findings {
+			if f.Rule == rule {
+				out = append(out, f)
+			}
+		}
+	}
+	if len(out) != 1 {
+		t.Fatalf("want one %s finding, got %+v", rule, out)
+	}
+	return out[0]
+}
+
+// TestSameFindingsFromEverySource scans one image as a docker archive, an
+// OCI archive, an OCI layout and from a real registry (TLS, basic auth,
+// credentials from a docker config file): the findings must be the same.
+func TestSameFindingsFromEverySource(t *testing.T) {
+	dir := buildahCorpus(t)
+	reg := testenv.StartRegistry(t)
+	for _, name := range []string{"copy-then-rm", "hardlink", "whiteout-dir"} {
+		t.Run(name, func(t *testing.T) {
+			ociTar := filepath.Join(dir, name+".oci.tar")
+			layout := filepath.Join(t.TempDir(), "layout")
+			if out, err := exec.Command("skopeo", "copy", "--quiet", "oci-archive:"+ociTar, "oci:"+layout+":latest").CombinedOutput(); err != nil {
+				t.Fatalf("skopeo: %v\n%s", err, out)
+			}
+			reg.Push(t, "oci-archive:"+ociTar, "corpus/"+name+":v1")
+
+			base := keysOf(scanJSON(t, nil, "oci-archive:"+ociTar))
+			if len(base) == 0 {
+				t.Fatal("no findings in the OCI archive")
+			}
+			for _, src := range []struct {
+				ref string
+				env []string
+			}{
+				{filepath.Join(dir, name+".docker.tar"), nil},
+				{"oci:" + layout, nil},
+				{reg.Host + "/corpus/" + name + ":v1", reg.Env()},
+			} {
+				got := keysOf(scanJSON(t, src.env, src.ref))
+				if fmt.Sprint(got) != fmt.Sprint(base) {
+					t.Errorf("%s:\n got %+v\nwant %+v", src.ref, got, base)
+				}
+			}
+		})
+	}
+}
