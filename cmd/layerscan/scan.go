@@ -166,6 +166,8 @@ func describeFetchError(ref string, err error) string {
 		return fmt.Sprintf("unauthorized: the registry refused the credentials for %s (docker login, or --username/--password-stdin): %s", ref, msg)
 	case errors.Is(err, fetch.ErrNotFound):
 		return fmt.Sprintf("not found: %s: %s", ref, msg)
+	case errors.Is(err, fetch.ErrCertificate):
+		return fmt.Sprintf("TLS: %s", msg)
 	case errors.Is(err, fetch.ErrUnreachable):
 		return fmt.Sprintf("registry unreachable for %s: %s", ref, msg)
 	case errors.Is(err, fetch.ErrNotImage):

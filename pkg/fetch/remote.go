@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ var (
 	ErrNotFound     = errors.New("not found")
 	ErrUnreachable  = errors.New("registry unreachable")
 	ErrBadReference = errors.New("bad image reference")
+	ErrCertificate  = errors.New("registry certificate not trusted")
 )
 
 func remoteOptions(ctx context.Context, o Options) []remote.Option {
@@ -173,6 +175,26 @@ func remoteImage(ref string, digest v1.Hash, img v1.Image, o Options) (*Image, e
 // classifyRemote wraps a registry error with one of the sentinels so the
 // CLI can explain it; the URL in the message is stripped of credentials.
 func classifyRemote(err error) error {
+	var (
+		unknownCA *x509.UnknownAuthorityError
+		hostErr   x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		verifyErr *tls.CertificateVerificationError
+	)
+	if errors.As(err, &unknownCA) || errors.As(err, &hostErr) || errors.As(err, &invalid) || errors.As(err, &verifyErr) {
+		var cause string
+		switch {
+		case unknownCA != nil:
+			cause = unknownCA.Error()
+		case verifyErr != nil:
+			cause = verifyErr.Error()
+		case invalid.Cert != nil:
+			cause = invalid.Error()
+		default:
+			cause = hostErr.Error()
+		}
+		return fmt.Errorf("%w (add its CA with SSL_CERT_FILE, or use --insecure): %s", ErrCertificate, cause)
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		switch te.StatusCode {
