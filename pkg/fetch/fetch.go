@@ -214,6 +214,18 @@ func Open(ctx context.Context, ref string, opts ...Option) (*Source, error) {
 		return nil, err
 	}
 	src.Kind, src.Ref = kind, ref
+	if kind == KindOCILayout || kind == KindOCIArchive {
+		// Name OCI images by where they came from, plus their ref.name.
+		_, suffix := splitRefSuffix(target)
+		for _, img := range src.Images {
+			switch {
+			case suffix != "" || img.Ref == "":
+				img.Ref = ref
+			default:
+				img.Ref = ref + ":" + img.Ref
+			}
+		}
+	}
 	if len(src.Images) == 0 {
 		src.Close()
 		return nil, fmt.Errorf("%s: %w: no image found", ref, ErrNotImage)

@@ -195,7 +195,7 @@ func ociDescriptor(s blobStore, d v1.Descriptor, refName string, o Options, dept
 		if err != nil {
 			return nil, fmt.Errorf("image %s: %w", d.Digest, err)
 		}
-		img.Ref = refName
+		img.Ref = refName // the caller prefixes the source's own name
 		return []*Image{img}, nil
 	}
 	return nil, nil // attestations, signatures and other artifacts

@@ -11,7 +11,9 @@ func dir(p string) walk.Entry { return walk.Entry{Path: p, Kind: walk.Dir} }
 func wh(target string) walk.Entry {
 	return walk.Entry{Path: "/.wh", Kind: walk.Whiteout, Target: target}
 }
-func opq(d string) walk.Entry { return walk.Entry{Path: d + "/.wh..wh..opq", Kind: walk.Opaque, Target: d} }
+func opq(d string) walk.Entry {
+	return walk.Entry{Path: d + "/.wh..wh..opq", Kind: walk.Opaque, Target: d}
+}
 func link(p, target string) walk.Entry {
 	return walk.Entry{Path: p, Kind: walk.Hardlink, Linkname: target}
 }

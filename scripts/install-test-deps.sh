@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages layerscan's tests use, when they are missing:
+# buildah and skopeo (build and copy real images), docker-registry (a real
+# registry), busybox-static (the base of the test images).
+set -euo pipefail
+need=()
+command -v buildah >/dev/null 2>&1 || need+=(buildah)
+command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then need+=(busybox-static); fi
+if [ ${#need[@]} -eq 0 ]; then
+	exit 0
+fi
+echo "installing Debian packages: ${need[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
