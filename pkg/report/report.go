@@ -69,11 +69,17 @@ type Removal struct {
 type Finding struct {
 	Rule        string `json:"rule"`
 	Description string `json:"description"`
-	// Source is where the secret is: "file" (in a layer's file); later
-	// kinds are "history" and "config".
+	// Source is where the secret is: "file" (in a file of a layer),
+	// "config" (in the image config: Env, Labels, Cmd, Entrypoint, User) or
+	// "history" (in a history entry's created_by, build arguments included).
 	Source string `json:"source"`
 	Path   string `json:"path"`
 	Line   int    `json:"line"`
+	// Field names the config field of a "config" finding ("Env API_KEY",
+	// "Labels org.example.token", "Cmd").
+	Field string `json:"field,omitempty"`
+	// HistoryIndex is the history entry of a "history" finding.
+	HistoryIndex *int `json:"history_index,omitempty"`
 	// HardlinkTo, for a finding reached through a hardlink, is the path
 	// of the file the link points at.
 	HardlinkTo string   `json:"hardlink_to,omitempty"`

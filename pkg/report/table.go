@@ -38,22 +38,17 @@ func writeImageTable(ew *errWriter, im *Image) {
 	for _, f := range im.Findings {
 		byLayer[f.Layer.Index] = append(byLayer[f.Layer.Index], f)
 	}
+	if fs := byLayer[-1]; len(fs) > 0 {
+		ew.printf("\nImage config and history (no layer: in the config of every copy of the image)\n")
+		writeFindings(ew, fs)
+	}
 	for _, l := range im.Layers {
 		fs := byLayer[l.Index]
 		if len(fs) == 0 {
 			continue
 		}
 		ew.printf("\nLayer %d  %s  %s\n", l.Index, shortDigest(l.Digest), cut(l.Instruction, 100))
-		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "  RULE\tPATH\tLINE\tSTATUS\tSECRET\n")
-		for _, f := range fs {
-			p := f.Path
-			if f.HardlinkTo != "" {
-				p += " (hardlink to " + f.HardlinkTo + ")"
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\n", f.Rule, cut(p, 80), f.Line, status(f), f.Secret)
-		}
-		tw.Flush()
+		writeFindings(ew, fs)
 	}
 	for _, e := range im.Errors {
 		ew.printf("\nerror: %s\n", problemText(e))
@@ -62,6 +57,33 @@ func writeImageTable(ew *errWriter, im *Image) {
 		ew.printf("warning: %s\n", problemText(wn))
 	}
 	ew.printf("\n%s\n", summary(im))
+}
+
+func writeFindings(ew *errWriter, fs []Finding) {
+	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "  RULE\tWHERE\tLINE\tSTATUS\tSECRET\n")
+	for _, f := range fs {
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\n", f.Rule, cut(Location(f), 80), f.Line, status(f), f.Secret)
+	}
+	tw.Flush()
+}
+
+// Location says where a finding is, for people: a path (and the file a
+// hardlink points at), a config field, or a history entry.
+func Location(f Finding) string {
+	switch f.Source {
+	case "config":
+		return "config " + f.Field
+	case "history":
+		if f.HistoryIndex != nil {
+			return fmt.Sprintf("history[%d] %s", *f.HistoryIndex, f.Layer.Instruction)
+		}
+		return "history"
+	}
+	if f.HardlinkTo != "" {
+		return f.Path + " (hardlink to " + f.HardlinkTo + ")"
+	}
+	return f.Path
 }
 
 func status(f Finding) string {

@@ -78,7 +78,7 @@ func (c *collector) add(layer, entry int, path string, fs []detect.Finding) {
 // layer are recorded in the report; the error is for a cancelled run.
 func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, error) {
 	start := time.Now()
-	_, infos, histWarnings := history.Map(img.Config, len(img.Layers))
+	steps, infos, histWarnings := history.Map(img.Config, len(img.Layers))
 
 	col := &collector{}
 	wopts := walk.Options{
@@ -163,6 +163,8 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 		out.Warnings = append(out.Warnings, report.Problem{Message: w})
 	}
 	out.Findings = s.findings(col.findings, out.Layers, lc)
+	out.Findings = append(out.Findings, s.metadataFindings(img, steps, out.Layers, red)...)
+	report.SortFindings(out.Findings)
 	out.Stats.DurationMS = time.Since(start).Milliseconds()
 	return out, nil
 }
