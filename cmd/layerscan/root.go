@@ -72,7 +72,7 @@ be read; the findings from the rest are still reported).`,
 		return &exitError{code: exitError2, msg: err.Error() + " (see layerscan --help)"}
 	})
 	opts.register(root)
-	root.AddCommand(newScanCmd(opts), newVersionCmd())
+	root.AddCommand(newScanCmd(opts), newVersionCmd(), newExtractCmd(opts), newLsCmd(opts), newHistoryCmd(opts))
 	return root
 }
 
