@@ -76,6 +76,9 @@ func NewLayer(index int, digest, diffID v1.Hash, size int64, mt types.MediaType,
 type Image struct {
 	// Ref is the reference as given, with the tag or the archive's name.
 	Ref string
+	// Source is the reference exactly as given to Open: what a user passes
+	// to layerscan again to read this image.
+	Source string
 	// Digest is the manifest digest; zero for a legacy docker archive.
 	Digest v1.Hash
 	// ConfigDigest is the digest of the config blob (Docker's image ID).
@@ -214,6 +217,9 @@ func Open(ctx context.Context, ref string, opts ...Option) (*Source, error) {
 		return nil, err
 	}
 	src.Kind, src.Ref = kind, ref
+	for _, img := range src.Images {
+		img.Source = ref
+	}
 	if kind == KindOCILayout || kind == KindOCIArchive {
 		// Name OCI images by where they came from, plus their ref.name.
 		_, suffix := splitRefSuffix(target)
@@ -290,7 +296,12 @@ func splitRefSuffix(target string) (string, string) {
 	if _, err := os.Stat(target); err == nil {
 		return target, ""
 	}
-	if i := strings.LastIndex(target, ":"); i > 0 {
+	// Names may hold colons themselves (registry/repo:tag): the path is the
+	// shortest prefix that exists.
+	for i := 0; i < len(target); i++ {
+		if target[i] != ':' || i == 0 {
+			continue
+		}
 		if _, err := os.Stat(target[:i]); err == nil {
 			return target[:i], target[i+1:]
 		}

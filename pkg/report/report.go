@@ -92,6 +92,9 @@ type Finding struct {
 	// Secret is redacted ("ghp_****") unless --show-secrets.
 	Secret      string `json:"secret"`
 	Fingerprint string `json:"fingerprint"`
+	// Evidence, for file findings, is the command that extracts the file's
+	// bytes from the layer that holds them.
+	Evidence string `json:"evidence,omitempty"`
 }
 
 // Problem is an error or warning, for the image or one of its layers.

@@ -66,6 +66,13 @@ func writeFindings(ew *errWriter, fs []Finding) {
 		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\n", f.Rule, cut(Location(f), 80), f.Line, status(f), f.Secret)
 	}
 	tw.Flush()
+	evidence := map[string]bool{}
+	for _, f := range fs {
+		if f.Evidence != "" && f.Status != "present" && !evidence[f.Evidence] {
+			evidence[f.Evidence] = true
+			ew.printf("  still extractable: %s\n", f.Evidence)
+		}
+	}
 }
 
 // Location says where a finding is, for people: a path (and the file a

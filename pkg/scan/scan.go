@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/layerscan/layerscan/pkg/detect"
+	"github.com/layerscan/layerscan/pkg/evidence"
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/history"
 	"github.com/layerscan/layerscan/pkg/report"
@@ -116,6 +117,7 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 		Digest:       hashString(img.Digest.String()),
 		ConfigDigest: hashString(img.ConfigDigest.String()),
 		Platform:     img.Platform,
+		Layers:       []report.Layer{},
 		Findings:     []report.Finding{},
 		Errors:       []report.Problem{},
 	}
@@ -163,6 +165,13 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 		out.Warnings = append(out.Warnings, report.Problem{Message: w})
 	}
 	out.Findings = s.findings(col.findings, out.Layers, lc)
+	for i := range out.Findings {
+		f := &out.Findings[i]
+		f.Evidence = evidence.Command(img.Source, f.Layer.Index, f.Path)
+		if img.Platform != "" && img.Platform != "linux/amd64" {
+			f.Evidence += " --platform " + img.Platform
+		}
+	}
 	out.Findings = append(out.Findings, s.metadataFindings(img, steps, out.Layers, red)...)
 	report.SortFindings(out.Findings)
 	out.Stats.DurationMS = time.Since(start).Milliseconds()
