@@ -1,0 +1,182 @@
+package scan_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/layerscan/layerscan/pkg/detect"
+	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/report"
+	"github.com/layerscan/layerscan/pkg/scan"
+)
+
+var (
+	detOnce sync.Once
+	det     *detect.Detector
+	detErr  error
+)
+
+// detector is one gitleaks detector for the whole test binary: loading
+// the rules is the slow part.
+func detector(t testing.TB) *detect.Detector {
+	t.Helper()
+	detOnce.Do(func() { det, detErr = detect.New(detect.Options{}) })
+	if detErr != nil {
+		t.Fatal(detErr)
+	}
+	return det
+}
+
+func newScanner(t testing.TB, opts scan.Options) *scan.Scanner {
+	return scan.New(detector(t), opts)
+}
+
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("no caller information")
+	}
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+func imagesDir(t testing.TB) string {
+	return filepath.Join(repoRoot(t), "testdata", "images")
+}
+
+// externalDir is ../shared/external-images next to the repository. A
+// missing directory skips the test, or fails it when
+// LAYERSCAN_REQUIRE_TOOLS=1.
+func externalDir(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(repoRoot(t), "..", "shared", "external-images")
+	if _, err := os.Stat(dir); err != nil {
+		if os.Getenv("LAYERSCAN_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("external images: %v (LAYERSCAN_REQUIRE_TOOLS=1)", err)
+		}
+		t.Skipf("external images not available: %v", err)
+	}
+	return dir
+}
+
+func openSource(t testing.TB, ref string, opts ...fetch.Option) *fetch.Source {
+	t.Helper()
+	src, err := fetch.Open(context.Background(), ref, opts...)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", ref, err)
+	}
+	t.Cleanup(func() { src.Close() })
+	return src
+}
+
+// scanRef opens ref (every platform) and scans each of its images.
+func scanRef(t testing.TB, s *scan.Scanner, ref string) []*report.Image {
+	t.Helper()
+	src := openSource(t, ref, fetch.WithPlatform("all"))
+	var out []*report.Image
+	for _, img := range src.Images {
+		out = append(out, scanImage(t, s, img))
+	}
+	return out
+}
+
+func scanImage(t testing.TB, s *scan.Scanner, img *fetch.Image) *report.Image {
+	t.Helper()
+	rep, err := s.Image(context.Background(), img)
+	if err != nil {
+		t.Fatalf("scanning %s: %v", img.Ref, err)
+	}
+	return rep
+}
+
+// jsonOf is the report as layerscan writes it.
+func jsonOf(t testing.TB, imgs ...*report.Image) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := report.WriteJSON(&buf, &report.Report{Schema: report.Schema, Images: imgs}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// --- building images in memory ---
+
+type file struct {
+	name, body string
+	typ        byte
+	link       string
+}
+
+func tarOf(t testing.TB, files ...file) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range files {
+		typ := f.typ
+		if typ == 0 {
+			typ = tar.TypeReg
+		}
+		hdr := &tar.Header{Name: f.name, Typeflag: typ, Linkname: f.link, Mode: 0o644}
+		if typ == tar.TypeReg {
+			hdr.Size = int64(len(f.body))
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(tw, f.body)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func gzipOf(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
+}
+
+func sha(b []byte) v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(b))}
+}
+
+func bytesLayer(index int, stored []byte, digest, diffID v1.Hash) fetch.Layer {
+	return fetch.NewLayer(index, digest, diffID, int64(len(stored)), "application/vnd.oci.image.layer.v1.tar+gzip",
+		func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(stored)), nil })
+}
+
+// memImage builds a linux/amd64 image from gzip layers (one per tar) and
+// the history's created_by texts (one layer-making step per layer).
+func memImage(t testing.TB, createdBy []string, tars ...[]byte) *fetch.Image {
+	t.Helper()
+	cfg := &v1.ConfigFile{OS: "linux", Architecture: "amd64", RootFS: v1.RootFS{Type: "layers"}}
+	img := &fetch.Image{Ref: "memory/test:1", Platform: "linux/amd64", Config: cfg}
+	for i, tb := range tars {
+		stored := gzipOf(tb)
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, sha(tb))
+		img.Layers = append(img.Layers, bytesLayer(i, stored, sha(stored), sha(tb)))
+	}
+	for _, c := range createdBy {
+		cfg.History = append(cfg.History, v1.History{CreatedBy: c})
+	}
+	return img
+}
+
+func envFile(name, value string) string {
+	return "# test credential\n" + name + "=" + value + "\n"
+}
