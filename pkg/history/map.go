@@ -2,6 +2,7 @@ package history
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -57,6 +58,9 @@ func Map(cfg *v1.ConfigFile, nLayers int) ([]Step, []LayerInfo, []string) {
 		if h.EmptyLayer {
 			continue
 		}
+		if metadataOnly(instr) {
+			warnings = append(warnings, fmt.Sprintf("history entry %d (%s) is not marked empty_layer, but such steps make no layer: the layers after it may be tied to the wrong steps", i, firstWord(instr)))
+		}
 		if next < nLayers {
 			steps[i].Layer = next
 			layers[next] = LayerInfo{Index: next, Step: i, CreatedBy: h.CreatedBy, Instruction: instr, BuildArgs: args}
@@ -75,4 +79,19 @@ func Map(cfg *v1.ConfigFile, nLayers int) ([]Step, []LayerInfo, []string) {
 		warnings = append(warnings, fmt.Sprintf("history names %d layer-making steps for %d layers: the extra steps made no layer", next, nLayers))
 	}
 	return steps, layers, warnings
+}
+
+// metadataOnly tells instructions that only change the config. (WORKDIR is
+// not one: BuildKit makes a layer for it.)
+func metadataOnly(instr string) bool {
+	switch firstWord(instr) {
+	case "ENV", "CMD", "ENTRYPOINT", "EXPOSE", "LABEL", "USER", "ARG", "VOLUME", "STOPSIGNAL", "HEALTHCHECK", "ONBUILD", "SHELL", "MAINTAINER":
+		return true
+	}
+	return false
+}
+
+func firstWord(s string) string {
+	w, _, _ := strings.Cut(s, " ")
+	return w
 }

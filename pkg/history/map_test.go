@@ -54,3 +54,13 @@ func TestMapMissingShortAndLongHistory(t *testing.T) {
 		t.Errorf("long history: steps %+v warnings %v", steps, warnings)
 	}
 }
+
+func TestMapWarnsOnWrongEmptyLayerFlag(t *testing.T) {
+	_, _, warnings := Map(cfgWith(
+		v1.History{CreatedBy: "COPY app /app # buildkit", EmptyLayer: true},
+		v1.History{CreatedBy: "/bin/sh -c #(nop)  ENV APP_ENV=production"},
+	), 1)
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "history entry 1 (ENV)") {
+		t.Errorf("warnings = %v", warnings)
+	}
+}
