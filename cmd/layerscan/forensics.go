@@ -18,24 +18,9 @@ import (
 // commands read a single image: with several (--platform all on an index)
 // the user is asked to pick one.
 func openForensicImage(cmd *cobra.Command, o *scanOptions, ref string) (*fetch.Source, *fetch.Image, error) {
-	if o.jobs < 1 {
-		return nil, nil, usageErr("--jobs must be at least 1")
-	}
-	fopts := []fetch.Option{
-		fetch.WithPlatform(o.platform), fetch.WithInsecure(o.insecure), fetch.WithJobs(o.jobs),
-		fetch.WithUserAgent("layerscan/" + toolVersion()),
-	}
-	if o.passwordStdin {
-		if o.username == "" {
-			return nil, nil, usageErr("--password-stdin needs --username")
-		}
-		pw, err := readPassword(cmd.InOrStdin())
-		if err != nil {
-			return nil, nil, usageErr("reading the password from stdin: %v", err)
-		}
-		fopts = append(fopts, fetch.WithBasicAuth(o.username, pw))
-	} else if o.username != "" {
-		return nil, nil, usageErr("--username needs --password-stdin")
+	fopts, err := o.fetchOptions(cmd)
+	if err != nil {
+		return nil, nil, err
 	}
 	src, err := fetch.Open(cmd.Context(), ref, fopts...)
 	if err != nil {

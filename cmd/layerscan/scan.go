@@ -54,24 +54,9 @@ func runScan(cmd *cobra.Command, o *scanOptions, refs []string) error {
 	if o.format != "table" && o.format != "json" {
 		return usageErr("unknown --format %q: use table or json", o.format)
 	}
-	if o.jobs < 1 {
-		return usageErr("--jobs must be at least 1")
-	}
-	fopts := []fetch.Option{
-		fetch.WithPlatform(o.platform), fetch.WithInsecure(o.insecure), fetch.WithJobs(o.jobs),
-		fetch.WithUserAgent("layerscan/" + toolVersion()),
-	}
-	if o.passwordStdin {
-		if o.username == "" {
-			return usageErr("--password-stdin needs --username")
-		}
-		pw, err := readPassword(cmd.InOrStdin())
-		if err != nil {
-			return usageErr("reading the password from stdin: %v", err)
-		}
-		fopts = append(fopts, fetch.WithBasicAuth(o.username, pw))
-	} else if o.username != "" {
-		return usageErr("--username needs --password-stdin")
+	fopts, err := o.fetchOptions(cmd)
+	if err != nil {
+		return err
 	}
 
 	det, err := detect.New(detect.Options{MaxDecodeDepth: o.decodeDepth})
@@ -111,6 +96,31 @@ func runScan(cmd *cobra.Command, o *scanOptions, refs []string) error {
 		return &exitError{code: o.exitCode}
 	}
 	return nil
+}
+
+// fetchOptions turns the registry and platform flags into fetch options,
+// reading the password from stdin when asked.
+func (o *scanOptions) fetchOptions(cmd *cobra.Command) ([]fetch.Option, error) {
+	if o.jobs < 1 {
+		return nil, usageErr("--jobs must be at least 1")
+	}
+	fopts := []fetch.Option{
+		fetch.WithPlatform(o.platform), fetch.WithInsecure(o.insecure), fetch.WithJobs(o.jobs),
+		fetch.WithUserAgent("layerscan/" + toolVersion()),
+	}
+	switch {
+	case o.passwordStdin && o.username == "":
+		return nil, usageErr("--password-stdin needs --username")
+	case o.passwordStdin:
+		pw, err := readPassword(cmd.InOrStdin())
+		if err != nil {
+			return nil, usageErr("reading the password from stdin: %v", err)
+		}
+		fopts = append(fopts, fetch.WithBasicAuth(o.username, pw))
+	case o.username != "":
+		return nil, usageErr("--username needs --password-stdin")
+	}
+	return fopts, nil
 }
 
 func writeReport(stdout io.Writer, o *scanOptions, rep *report.Report) (err error) {
