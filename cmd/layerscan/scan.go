@@ -29,6 +29,10 @@ type scanOptions struct {
 	exitCode      int
 	maxFileSize   int64
 	decodeDepth   int
+
+	// Flags added by other parts of the CLI, each in its own file.
+	out outputOptions // output.go: formats, progress, gating
+	det detectOptions // detectflags.go: rules, allowlists, baselines
 }
 
 func (o *scanOptions) register(cmd *cobra.Command) {
@@ -44,6 +48,8 @@ func (o *scanOptions) register(cmd *cobra.Command) {
 	f.IntVar(&o.exitCode, "exit-code", exitFindings, "exit status when secrets are found")
 	f.Int64Var(&o.maxFileSize, "max-file-size", 0, "scan at most this many bytes of each file (0: no limit)")
 	f.IntVar(&o.decodeDepth, "max-decode-depth", 2, "rounds of base64/hex/percent decoding to find encoded secrets (0: none)")
+	o.out.register(f)
+	o.det.register(f)
 }
 
 func usageErr(format string, args ...any) error {
@@ -189,3 +195,4 @@ func describeFetchError(ref string, err error) string {
 	}
 	return fmt.Sprintf("cannot open %s: %s", ref, msg)
 }
+

@@ -25,6 +25,12 @@ type Finding struct {
 	// Secret is the plaintext secret. Never print or store it as is.
 	Secret  string
 	Entropy float32
+	// Severity is critical, high, medium, low or info.
+	Severity string
+	// Encoding names the decoding that revealed the secret, if any.
+	Encoding string
+	// Note adds what the rule knows about the match.
+	Note string
 }
 
 // Options configure New.
@@ -120,8 +126,10 @@ func (d *Detector) convert(in []report.Finding) []Finding {
 			EndLine:     f.EndLine,
 			Column:      f.StartColumn,
 			// Clone: the secret points into a buffer the caller reuses.
-			Secret:  strings.Clone(f.Secret),
-			Entropy: f.Entropy,
+			Secret:   strings.Clone(f.Secret),
+			Entropy:  f.Entropy,
+			Severity: severityOf(f.RuleID),
+			Encoding: encodingOf(f.Tags),
 		})
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -151,4 +159,48 @@ func Redact(secret string) string {
 	r := []rune(secret)
 	keep := min(4, len(r)/4)
 	return string(r[:keep]) + "****"
+}
+
+// severityOf is a rule's severity: gitleaks' rules find live credentials
+// (high), except the generic ones that guess from context (medium).
+func severityOf(rule string) string {
+	if strings.HasPrefix(rule, "generic-") {
+		return "medium"
+	}
+	return "high"
+}
+
+// encodingOf reads gitleaks' "decoded:ENCODING" tag.
+func encodingOf(tags []string) string {
+	for _, t := range tags {
+		if enc, ok := strings.CutPrefix(t, "decoded:"); ok {
+			return enc
+		}
+	}
+	return ""
+}
+
+// highConfidence are rules whose matches are distinctive enough to check
+// in the printable strings of binaries: fixed-prefix tokens and keys.
+var highConfidence = map[string]bool{
+	"aws-access-token": true, "github-pat": true, "github-fine-grained-pat": true, "github-oauth": true,
+	"github-app-token": true, "github-refresh-token": true, "gitlab-pat": true, "gitlab-ptt": true,
+	"gitlab-rrt": true, "slack-bot-token": true, "slack-user-token": true, "slack-app-token": true,
+	"slack-webhook-url": true, "stripe-access-token": true, "npm-access-token": true, "private-key": true,
+	"gcp-api-key": true, "pypi-upload-token": true, "openai-api-key": true, "anthropic-api-key": true,
+	"digitalocean-pat": true, "sendgrid-api-token": true, "twilio-api-key": true, "shopify-access-token": true,
+}
+
+// ScanBinary checks the printable strings of a binary file (data holds
+// them, one per line) against the high-confidence rules only: in compiled
+// code, loose rules match noise.
+func (d *Detector) ScanBinary(path string, data []byte) []Finding {
+	var out []Finding
+	for _, f := range d.Scan(path, data, 1) {
+		if highConfidence[f.RuleID] {
+			f.Line = 0
+			out = append(out, f)
+		}
+	}
+	return out
 }

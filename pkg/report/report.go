@@ -69,6 +69,8 @@ type Removal struct {
 type Finding struct {
 	Rule        string `json:"rule"`
 	Description string `json:"description"`
+	// Severity is critical, high, medium, low or info.
+	Severity string `json:"severity"`
 	// Source is where the secret is: "file" (in a file of a layer),
 	// "config" (in the image config: Env, Labels, Cmd, Entrypoint, User) or
 	// "history" (in a history entry's created_by, build arguments included).
@@ -95,6 +97,18 @@ type Finding struct {
 	// Evidence, for file findings, is the command that extracts the file's
 	// bytes from the layer that holds them.
 	Evidence string `json:"evidence,omitempty"`
+	// ArchivePath is the chain of members inside nested archives, when the
+	// secret is in a file inside an archive at Path ("BOOT-INF/…").
+	ArchivePath []string `json:"archive_path,omitempty"`
+	// Encoding names how the secret was encoded in the file ("base64",
+	// "hex", "percent"), when it was found by decoding.
+	Encoding string `json:"encoding,omitempty"`
+	// Note adds what the rule knows (e.g. "encrypted private key").
+	Note string `json:"note,omitempty"`
+	// Cause says why the secret leaked (copied-into-image,
+	// removed-in-later-layer, …) and Remediation what to do about it.
+	Cause       string `json:"cause,omitempty"`
+	Remediation string `json:"remediation,omitempty"`
 }
 
 // Problem is an error or warning, for the image or one of its layers.

@@ -56,7 +56,7 @@ func (s *Scanner) metadataFindings(img *fetch.Image, steps []history.Step, layer
 				ref = report.LayerRef{Index: l.Index, Digest: l.Digest, CreatedBy: l.CreatedBy, Instruction: l.Instruction}
 			}
 			out = append(out, report.Finding{
-				Rule: f.RuleID, Description: f.Description, Source: "history",
+				Rule: f.RuleID, Description: f.Description, Severity: f.Severity, Encoding: f.Encoding, Note: f.Note, Source: "history",
 				HistoryIndex: &idx, Layer: ref, Status: string(history.Present),
 				Secret: s.secret(f.Secret), Fingerprint: detect.Fingerprint(f.RuleID, "history", f.Secret),
 			})
@@ -72,7 +72,7 @@ func (s *Scanner) configFindings(field, text string) []report.Finding {
 	var out []report.Finding
 	for _, f := range s.det.Scan("", []byte(text), 1) {
 		out = append(out, report.Finding{
-			Rule: f.RuleID, Description: f.Description, Source: "config", Field: field,
+			Rule: f.RuleID, Description: f.Description, Severity: f.Severity, Encoding: f.Encoding, Note: f.Note, Source: "config", Field: field,
 			Layer: report.LayerRef{Index: -1}, Status: string(history.Present),
 			Secret: s.secret(f.Secret), Fingerprint: detect.Fingerprint(f.RuleID, "config:"+field, f.Secret),
 		})

@@ -199,7 +199,7 @@ func (s *Scanner) findings(raws []raw, layers []report.Layer, lc *history.Lifecy
 		l := layers[layer]
 		fate := lc.Fate(layer, entry)
 		rf := report.Finding{
-			Rule: f.RuleID, Description: f.Description, Source: "file",
+			Rule: f.RuleID, Description: f.Description, Severity: f.Severity, Encoding: f.Encoding, Note: f.Note, Source: "file",
 			Path: path, Line: f.Line, HardlinkTo: linkTo,
 			Layer:       report.LayerRef{Index: l.Index, Digest: l.Digest, CreatedBy: l.CreatedBy, Instruction: l.Instruction},
 			Status:      string(fate.Status),
