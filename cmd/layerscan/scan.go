@@ -195,4 +195,3 @@ func describeFetchError(ref string, err error) string {
 	}
 	return fmt.Sprintf("cannot open %s: %s", ref, msg)
 }
-
