@@ -33,6 +33,7 @@ type scanOptions struct {
 	// Flags added by other parts of the CLI, each in its own file.
 	out outputOptions // output.go: formats, progress, gating
 	det detectOptions // detectflags.go: rules, allowlists, baselines
+	wlk walkOptions   // walkflags.go: archives, binaries, bounds
 }
 
 func (o *scanOptions) register(cmd *cobra.Command) {
@@ -50,6 +51,7 @@ func (o *scanOptions) register(cmd *cobra.Command) {
 	f.IntVar(&o.decodeDepth, "max-decode-depth", 2, "rounds of base64/hex/percent decoding to find encoded secrets (0: none)")
 	o.out.register(f)
 	o.det.register(f)
+	o.wlk.register(f)
 }
 
 func usageErr(format string, args ...any) error {
