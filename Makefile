@@ -11,7 +11,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -tags=$(TAGS))
 # The sample image for the demo: generated, shipped in testdata.
 DEMO_IMAGE ?= oci-archive:testdata/images/lifecycle.oci.tar
 
-.PHONY: all build demo test test-deps lint generate bench clean
+.PHONY: all build demo test test-deps lint generate bench accuracy clean
 
 all: build
 
@@ -37,6 +37,10 @@ test: test-deps lint
 ## bench: Go benchmarks of the walker and the detector (see docs/benchmarks.md).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./pkg/walk/ ./pkg/detect/
+
+## accuracy: recall, precision, layer and status accuracy over the buildah corpus.
+accuracy: test-deps
+	LAYERSCAN_REQUIRE_TOOLS=1 $(GO) test -count=1 -run '^TestAccuracy$$' -v ./cmd/layerscan/ | grep -v '^=== RUN'
 
 generate:
 	$(GO) generate ./internal/testimage/
