@@ -42,6 +42,11 @@ bench:
 accuracy: test-deps
 	LAYERSCAN_REQUIRE_TOOLS=1 $(GO) test -count=1 -run '^TestAccuracy$$' -v ./cmd/layerscan/ | grep -v '^=== RUN'
 
+## man: man pages generated from the cobra commands, into man/ (MANDIR=…).
+MANDIR ?= man
+man:
+	$(GO) run -ldflags '-X main.version=$(VERSION)' ./cmd/layerscan man $(MANDIR)
+
 generate:
 	$(GO) generate ./internal/testimage/
 

@@ -177,12 +177,29 @@ read_build_args() {
 	done <"$file"
 }
 
+# depends: the cases a case is built FROM (localhost/layerscan-test/<case>),
+# one per line; blank lines and lines starting with # are ignored.
+case_deps() {
+	local file=$cases_dir/$1/depends line
+	[[ -f $file ]] || return 0
+	while IFS= read -r line || [[ -n $line ]]; do
+		line=${line//[[:space:]]/}
+		[[ -z $line || $line == \#* ]] && continue
+		printf '%s\n' "$line"
+	done <"$file"
+}
+
 build_case() {
-	local name=$1 src=$cases_dir/$1 ref=localhost/layerscan-test/$1:latest
+	local name=$1 need_image=${2:-} src=$cases_dir/$1 ref=localhost/layerscan-test/$1:latest
 	local ctx oci=$outdir/$1.oci.tar docker=$outdir/$1.docker.tar stamp=$outdir/stamps/$1
-	local hash start log layers layout
+	local hash start log layers layout dep
 	hash=$(case_hash "$src")
-	if [[ ${LAYERSCAN_FORCE:-} != 1 && -f $oci && -f $docker && -f $stamp && $(<"$stamp") == "$hash" ]]; then
+	# A case built FROM another case is rebuilt when that one is.
+	for dep in $(case_deps "$name"); do
+		hash=$(printf '%s\n' "$hash" "$dep" "$(cat "$outdir/stamps/$dep" 2>/dev/null)" | sha256sum | cut -d' ' -f1)
+	done
+	if [[ ${LAYERSCAN_FORCE:-} != 1 && -f $oci && -f $docker && -f $stamp && $(<"$stamp") == "$hash" ]] &&
+		{ [[ -z $need_image ]] || "${bah[@]}" inspect --type image "$ref" >/dev/null 2>&1; }; then
 		echo "case $name: cached"
 		return 0
 	fi
@@ -192,6 +209,8 @@ build_case() {
 	# on the checkout's umask (buildah's "COPY file:<sha>" hashes modes too).
 	ctx=$(mktemp -d "$outdir/tmp/ctx-$name.XXXXXX")
 	cp -R "$src/." "$ctx/"
+	# Git cannot track a directory named .git: cases store one as dot-git.
+	find "$ctx" -depth -type d -name dot-git -execdir mv dot-git .git \;
 	find "$ctx" -type d -exec chmod 0755 {} +
 	find "$ctx" -type f -perm -u+x -exec chmod 0755 {} +
 	find "$ctx" -type f ! -perm -u+x -exec chmod 0644 {} +
@@ -223,6 +242,22 @@ build_case() {
 	echo "case $name: built in $((SECONDS - start))s ($layers layers) -> $oci, $docker"
 }
 
+# Cases named in a case's depends file are built first (their images must
+# be in buildah's storage: --pull=never).
+declare -A built=() visiting=()
+build_with_deps() {
+	local name=$1 need_image=${2:-} dep
+	[[ -n ${built[$name]:-} ]] && return 0
+	[[ -z ${visiting[$name]:-} ]] || die "case $name: circular depends"
+	visiting[$name]=1
+	for dep in $(case_deps "$name"); do
+		[[ -f $cases_dir/$dep/Containerfile ]] || die "case $name depends on unknown case '$dep'"
+		build_with_deps "$dep" need-image
+	done
+	build_case "$name" "$need_image"
+	built[$name]=1
+}
+
 for c in "${cases[@]}"; do
-	build_case "$c"
+	build_with_deps "$c"
 done

@@ -1,8 +1,52 @@
 package main
 
-import "github.com/spf13/pflag"
+import (
+	"errors"
+	"io/fs"
+
+	"github.com/spf13/pflag"
+
+	"github.com/layerscan/layerscan/pkg/detect"
+	"github.com/layerscan/layerscan/pkg/scan"
+)
+
+// defaultIgnoreFile is read from the current directory when --ignore is
+// not given.
+const defaultIgnoreFile = ".layerscanignore"
 
 // detectOptions are the flags about what counts as a finding.
-type detectOptions struct{}
+type detectOptions struct {
+	configFile string
+	ignoreFile string
+	baseline   string
+}
 
-func (o *detectOptions) register(f *pflag.FlagSet) {}
+func (o *detectOptions) register(f *pflag.FlagSet) {
+	f.StringVar(&o.configFile, "config", "", "gitleaks-format TOML rules and allowlists; with [extend] useDefault = true they add to the defaults (docs/rules.md)")
+	f.StringVar(&o.ignoreFile, "ignore", "", "file of finding fingerprints to suppress, one per line with a # comment (default: "+defaultIgnoreFile+" in the current directory, if present)")
+	f.StringVar(&o.baseline, "baseline", "", "earlier layerscan JSON report: its findings (by fingerprint) are suppressed")
+}
+
+// options are the detector's options from the flags.
+func (o *detectOptions) options(decodeDepth int) detect.Options {
+	return detect.Options{MaxDecodeDepth: decodeDepth, ConfigFile: o.configFile}
+}
+
+// apply loads the ignore file and the baseline into the scan options.
+func (o *detectOptions) apply(sopts *scan.Options) error {
+	sup := scan.Suppressions{}
+	if o.ignoreFile != "" {
+		if err := scan.LoadIgnoreFile(o.ignoreFile, sup); err != nil {
+			return usageErr("--ignore: %v", err)
+		}
+	} else if err := scan.LoadIgnoreFile(defaultIgnoreFile, sup); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return usageErr("%v", err)
+	}
+	if o.baseline != "" {
+		if err := scan.LoadBaseline(o.baseline, sup); err != nil {
+			return usageErr("--baseline: %v", err)
+		}
+	}
+	sopts.Suppress = sup
+	return nil
+}

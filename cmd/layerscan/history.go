@@ -8,22 +8,20 @@ import (
 	"text/tabwriter"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/evidence"
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/history"
+	"github.com/layerscan/layerscan/pkg/report"
+	"github.com/layerscan/layerscan/pkg/scan"
 )
 
 // HistorySchema names the shape of layerscan history --format json
 // (docs/history-json.md).
 const HistorySchema = "layerscan-history/v1"
-
-// Manifest annotations naming the base image (OCI image spec).
-const (
-	annotationBaseName   = "org.opencontainers.image.base.name"
-	annotationBaseDigest = "org.opencontainers.image.base.digest"
-)
 
 type historyDoc struct {
 	Schema    string         `json:"schema"`
@@ -33,7 +31,33 @@ type historyDoc struct {
 	Base      *historyBase   `json:"base"`
 	Entries   []historyEntry `json:"entries"`
 	BuildArgs []historyArg   `json:"build_args"`
-	Warnings  []string       `json:"warnings"`
+	// ConfigFindings are the secrets in the image config (Env, Labels,
+	// Cmd, …): no history entry holds them.
+	ConfigFindings []historyFinding `json:"config_findings"`
+	// Causes gives the remediation of each cause the findings name.
+	Causes   []historyCause `json:"causes"`
+	Warnings []string       `json:"warnings"`
+}
+
+// historyFinding is one secret under the history entry that holds it: in
+// the layer the entry made, or in its created_by.
+type historyFinding struct {
+	Rule   string `json:"rule"`
+	Source string `json:"source"`
+	Path   string `json:"path,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Field  string `json:"field,omitempty"`
+	Status string `json:"status"`
+	// RemovedBy is the layer that deleted or overwrote the file.
+	RemovedBy *int   `json:"removed_by,omitempty"`
+	Secret    string `json:"secret"`
+	Cause     string `json:"cause"`
+	Evidence  string `json:"evidence,omitempty"`
+}
+
+type historyCause struct {
+	Cause       string `json:"cause"`
+	Remediation string `json:"remediation"`
 }
 
 type historyBase struct {
@@ -58,6 +82,9 @@ type historyEntry struct {
 	EmptyLayer  bool          `json:"empty_layer"`
 	InBase      bool          `json:"in_base"`
 	Hidden      *historyCount `json:"hidden,omitempty"`
+	// Findings are the secrets in this entry's layer (file findings) or
+	// in its created_by (history findings).
+	Findings []historyFinding `json:"findings,omitempty"`
 }
 
 type historyCount struct {
@@ -72,8 +99,9 @@ type historyArg struct {
 }
 
 func newHistoryCmd(opts *scanOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "history IMAGE [--format table|json]",
+	var baseRef string
+	cmd := &cobra.Command{
+		Use:   "history IMAGE [--base REF] [--format table|json]",
 		Short: "Show how the image was built: its history as a Dockerfile-like listing",
 		Long: `history rebuilds IMAGE's build from its config history: one line per history
 entry with its index, the layer it made (short digest, or - for an
@@ -81,16 +109,29 @@ empty_layer entry such as ENV or CMD), the layer's stored size, the created
 time and the readable instruction. Under each layer: how many of its files,
 and how many bytes, a later layer deleted or overwrote — hidden from the
 final filesystem but still in the image (see layerscan ls --deleted and
-layerscan extract). Build arguments recorded by RUN steps are listed
-apart. Secrets in the history and build-argument values are redacted (first
-characters then ****) unless --show-secrets.
+layerscan extract), and the secrets the entry left: in its layer's
+files or in its own created_by, each with its leak cause (see layerscan
+--help and docs/leak-patterns.md) — a Causes list at the end says how to fix
+each. Secrets in the image config (Env, Labels, Cmd) come after the listing.
+Build arguments recorded by RUN steps are listed apart. Secrets, the
+history and build-argument values are redacted (first characters then
+****) unless --show-secrets.
 
-The base image boundary comes from the manifest annotations
-org.opencontainers.image.base.name/.digest when present, the base ending
-before the first history entry commented "FROM <base.name>" (as buildah
-writes). Otherwise it is a heuristic: the base ends at the last history
-entry before the first one created more than an hour after the entry
-before it. When neither applies the boundary is not shown.
+The base image boundary, in this order:
+  --base REF   REF is the base image: its layer diff IDs must be a prefix
+               of IMAGE's (an error otherwise); its layers and history
+               entries are the base's.
+  annotations  the manifest annotations org.opencontainers.image.base.name
+               /.digest, the base ending before the first history entry
+               commented "FROM <base.name>" (as buildah writes).
+  heuristics   without annotations: the base ends before the last history
+               entry commented "FROM <name>" where name is not an image ID
+               (buildah's comments, e.g. in a docker archive); else at the
+               last entry before the first one created more than an hour
+               after the entry before it.
+When none applies the boundary is not shown. Findings in the base's layers
+and history entries have the cause inherited-from-base-image: the base
+image's maintainers have to fix them.
 
 --format json writes the layerscan-history/v1 document described in
 docs/history-json.md.
@@ -98,6 +139,7 @@ docs/history-json.md.
 Exit status: 0 shown, 2 usage error or the image could not be fetched, 3 a
 layer could not be read to its end (its hidden counts are incomplete).`,
 		Example: `  layerscan history oci-archive:./app.oci.tar
+  layerscan history oci-archive:./app.oci.tar --base oci-archive:./base.oci.tar
   layerscan history registry.example.com/app:1.4 --format json`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -105,11 +147,13 @@ layer could not be read to its end (its hidden counts are incomplete).`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error { return runHistory(cmd, opts, args[0]) },
+		RunE: func(cmd *cobra.Command, args []string) error { return runHistory(cmd, opts, args[0], baseRef) },
 	}
+	cmd.Flags().StringVar(&baseRef, "base", "", "the base image (any IMAGE form): its layers and history entries are marked as the base's")
+	return cmd
 }
 
-func runHistory(cmd *cobra.Command, opts *scanOptions, ref string) error {
+func runHistory(cmd *cobra.Command, opts *scanOptions, ref, baseRef string) error {
 	if opts.format != "table" && opts.format != "json" {
 		return usageErr("unknown --format %q: use table or json", opts.format)
 	}
@@ -122,11 +166,28 @@ func runHistory(cmd *cobra.Command, opts *scanOptions, ref string) error {
 	if err != nil {
 		return err
 	}
+	steps, _, _ := history.Map(img.Config, len(img.Layers))
+	base := history.FindBase(img.Annotations, steps)
+	if baseRef != "" {
+		if base, err = baseFromImage(cmd, opts, baseRef, img, steps); err != nil {
+			return err
+		}
+	}
 	list, err := evidence.List(cmd.Context(), img.Layers, evidence.Options{Jobs: opts.jobs})
 	if err != nil {
 		return usageErr("reading %s: %v", ref, oneLine(err.Error()))
 	}
-	doc, incomplete := buildHistory(img, list, red, opts.showSecrets)
+	det, err := detect.New(detect.Options{MaxDecodeDepth: opts.decodeDepth})
+	if err != nil {
+		return err
+	}
+	scanner := scan.New(det, scan.Options{Jobs: opts.jobs, ShowSecrets: opts.showSecrets, MaxFileSize: opts.maxFileSize})
+	found, err := scanner.Image(cmd.Context(), img)
+	if err != nil {
+		return usageErr("scanning %s: %v", ref, oneLine(err.Error()))
+	}
+	scanner.Causes(img, found, base)
+	doc, incomplete := buildHistory(img, list, red, opts.showSecrets, base, found)
 
 	bw := bufio.NewWriter(cmd.OutOrStdout())
 	if opts.format == "json" {
@@ -148,10 +209,41 @@ func runHistory(cmd *cobra.Command, opts *scanOptions, ref string) error {
 	return nil
 }
 
-func buildHistory(img *fetch.Image, list *evidence.Listing, red func(string, []history.Arg) string, show bool) (*historyDoc, bool) {
+// baseFromImage opens baseRef and checks that its layers are the first of
+// img's: the --base boundary.
+func baseFromImage(cmd *cobra.Command, opts *scanOptions, baseRef string, img *fetch.Image, steps []history.Step) (*history.Base, error) {
+	bsrc, bimg, err := openForensicImage(cmd, opts, baseRef)
+	if err != nil {
+		return nil, err
+	}
+	defer bsrc.Close()
+	var baseIDs, ids []v1.Hash
+	for _, l := range bimg.Layers {
+		baseIDs = append(baseIDs, l.DiffID)
+	}
+	for _, l := range img.Layers {
+		ids = append(ids, l.DiffID)
+	}
+	nHist := 0
+	if bimg.Config != nil {
+		nHist = len(bimg.Config.History)
+	}
+	digest := ""
+	if bimg.Digest.Hex != "" {
+		digest = bimg.Digest.String()
+	}
+	b, err := history.BaseFromDiffIDs(baseRef, digest, baseIDs, ids, nHist, steps)
+	if err != nil {
+		return nil, usageErr("--base: %v", err)
+	}
+	return b, nil
+}
+
+func buildHistory(img *fetch.Image, list *evidence.Listing, red func(string, []history.Arg) string, show bool, base *history.Base, found *report.Image) (*historyDoc, bool) {
 	steps, _, warnings := history.Map(img.Config, len(img.Layers))
 	doc := &historyDoc{Schema: HistorySchema, Image: img.Ref, Platform: img.Platform,
-		Entries: []historyEntry{}, BuildArgs: []historyArg{}, Warnings: warnings}
+		Entries: []historyEntry{}, BuildArgs: []historyArg{}, ConfigFindings: []historyFinding{},
+		Causes: []historyCause{}, Warnings: warnings}
 	if doc.Warnings == nil {
 		doc.Warnings = []string{}
 	}
@@ -165,7 +257,34 @@ func buildHistory(img *fetch.Image, list *evidence.Listing, red func(string, []h
 			doc.Warnings = append(doc.Warnings, fmt.Sprintf("layer %d could not be read to its end: %s", li.Index, oneLine(li.Err.Error())))
 		}
 	}
-	doc.Base = findBase(img, steps)
+	if found != nil && len(found.Errors) > 0 {
+		incomplete = true
+	}
+	doc.Base = docBase(base)
+	byLayer, byStep := map[int][]historyFinding{}, map[int][]historyFinding{}
+	if found != nil {
+		seen := map[string]bool{}
+		for _, f := range found.Findings {
+			hf := historyFinding{Rule: f.Rule, Source: f.Source, Path: printable(f.Path), Line: f.Line, Field: printable(f.Field),
+				Status: f.Status, Secret: printable(f.Secret), Cause: f.Cause, Evidence: f.Evidence}
+			if f.RemovedBy != nil {
+				by := f.RemovedBy.Index
+				hf.RemovedBy = &by
+			}
+			switch {
+			case f.Source == "history" && f.HistoryIndex != nil:
+				byStep[*f.HistoryIndex] = append(byStep[*f.HistoryIndex], hf)
+			case f.Source == "file":
+				byLayer[f.Layer.Index] = append(byLayer[f.Layer.Index], hf)
+			default:
+				doc.ConfigFindings = append(doc.ConfigFindings, hf)
+			}
+			if f.Cause != "" && !seen[f.Cause] {
+				seen[f.Cause] = true
+				doc.Causes = append(doc.Causes, historyCause{Cause: f.Cause, Remediation: f.Remediation})
+			}
+		}
+	}
 	for _, st := range steps {
 		e := historyEntry{Index: st.Index, CreatedBy: printable(red(st.CreatedBy, st.BuildArgs)),
 			Instruction: printable(red(st.Instruction, st.BuildArgs)), Comment: printable(red(st.Comment, nil)),
@@ -191,6 +310,10 @@ func buildHistory(img *fetch.Image, list *evidence.Listing, red func(string, []h
 				e.Hidden = &historyCount{Files: list.Layers[l].HiddenFiles, Bytes: list.Layers[l].HiddenBytes}
 			}
 		}
+		e.Findings = append(e.Findings, byStep[st.Index]...)
+		if st.Layer >= 0 {
+			e.Findings = append(e.Findings, byLayer[st.Layer]...)
+		}
 		doc.Entries = append(doc.Entries, e)
 		for _, a := range st.BuildArgs {
 			v := a.Value
@@ -210,43 +333,12 @@ func redactArg(v string) string {
 	return redactValue(v)
 }
 
-// findBase locates the base image's last history entry: see the history
-// command's help.
-func findBase(img *fetch.Image, steps []history.Step) *historyBase {
-	b := &historyBase{LastHistoryIndex: -1, Name: img.Annotations[annotationBaseName], Digest: img.Annotations[annotationBaseDigest]}
-	if b.Name != "" {
-		for _, st := range steps {
-			if st.Comment == "FROM "+b.Name {
-				b.LastHistoryIndex, b.Source = st.Index-1, "annotation"
-				break
-			}
-		}
+// docBase is the JSON form of the base boundary, nil when unknown.
+func docBase(b *history.Base) *historyBase {
+	if b == nil {
+		return nil
 	}
-	if b.LastHistoryIndex < 0 {
-		for i := 1; i < len(steps); i++ {
-			prev, cur := steps[i-1].Created, steps[i].Created
-			if prev.IsZero() || cur.IsZero() {
-				continue
-			}
-			if d := cur.Sub(prev); d > time.Hour || d < -time.Hour {
-				b.LastHistoryIndex, b.Source = i-1, "created-time-gap"
-				break
-			}
-		}
-	}
-	if b.LastHistoryIndex < 0 {
-		if b.Name == "" && b.Digest == "" {
-			return nil
-		}
-		b.Source = "annotation"
-		return b
-	}
-	for _, st := range steps[:b.LastHistoryIndex+1] {
-		if st.Layer >= 0 {
-			b.Layers++
-		}
-	}
-	return b
+	return &historyBase{Name: printable(b.Name), Digest: b.Digest, LastHistoryIndex: b.LastHistoryIndex, Layers: b.Layers, Source: b.Source}
 }
 
 func writeHistoryTable(out io.Writer, doc *historyDoc) {
@@ -270,8 +362,15 @@ func writeHistoryTable(out io.Writer, doc *historyDoc) {
 		case b.LastHistoryIndex < 0:
 			fmt.Fprintf(out, "Base: %s (from the manifest annotations; where it ends in the history is not known)\n", name)
 		default:
-			how := "from the manifest annotations and the history comment FROM " + b.Name
-			if b.Source != "annotation" {
+			var how string
+			switch b.Source {
+			case history.BaseFromAnnotation:
+				how = "from the manifest annotations and the history comment FROM " + b.Name
+			case history.BaseFromImage:
+				how = "--base: its layer diff IDs are the first of this image's"
+			case history.BaseFromComment:
+				how = "heuristic: the history comment FROM " + b.Name
+			default:
 				how = "heuristic: the next history entry was created more than an hour later"
 			}
 			fmt.Fprintf(out, "Base: %s: history 0-%d, layers 0-%d (%s)\n", name, b.LastHistoryIndex, b.Layers-1, how)
@@ -301,11 +400,26 @@ func writeHistoryTable(out io.Writer, doc *historyDoc) {
 			}
 			fmt.Fprintf(tw, "\t\t\t\t└ %d file%s (%s) deleted or overwritten later: hidden but still in the image\n", e.Hidden.Files, s, forensicBytes(e.Hidden.Bytes))
 		}
+		for _, f := range e.Findings {
+			fmt.Fprintf(tw, "\t\t\t\t└ secret %s\n", findingLine(f))
+		}
 		if doc.Base != nil && e.Index == doc.Base.LastHistoryIndex {
 			fmt.Fprintf(tw, "\t\t\t\t─── end of the base image ───\n")
 		}
 	}
 	tw.Flush()
+	if len(doc.ConfigFindings) > 0 {
+		fmt.Fprintln(out, "\nImage config:")
+		for _, f := range doc.ConfigFindings {
+			fmt.Fprintf(out, "  secret %s\n", findingLine(f))
+		}
+	}
+	if len(doc.Causes) > 0 {
+		fmt.Fprintln(out, "\nCauses:")
+		for _, c := range doc.Causes {
+			fmt.Fprintf(out, "  %s: %s\n", c.Cause, c.Remediation)
+		}
+	}
 	if len(doc.BuildArgs) > 0 {
 		fmt.Fprintln(out, "\nBuild args:")
 		for _, a := range doc.BuildArgs {
@@ -315,4 +429,23 @@ func writeHistoryTable(out io.Writer, doc *historyDoc) {
 	for _, w := range doc.Warnings {
 		fmt.Fprintf(out, "warning: %s\n", w)
 	}
+}
+
+// findingLine describes a finding on one line of the history listing:
+// rule, where, fate, redacted secret and cause.
+func findingLine(f historyFinding) string {
+	where := f.Path
+	switch {
+	case f.Source == "history":
+		where = "in created_by"
+	case f.Source == "config":
+		where = f.Field
+	case f.Line > 0:
+		where = fmt.Sprintf("%s:%d", f.Path, f.Line)
+	}
+	st := f.Status
+	if f.RemovedBy != nil {
+		st = fmt.Sprintf("%s by layer %d", f.Status, *f.RemovedBy)
+	}
+	return fmt.Sprintf("%s %s (%s) %s  cause: %s", f.Rule, where, st, f.Secret, f.Cause)
 }

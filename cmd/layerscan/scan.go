@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -38,7 +37,8 @@ type scanOptions struct {
 
 func (o *scanOptions) register(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
-	f.StringVarP(&o.format, "format", "f", "table", "output format: table or json")
+	o.format = "table"
+	f.VarP(newFormatValue(&o.format, &o.out.specs), "format", "f", formatUsage)
 	f.StringVarP(&o.output, "output", "o", "", "write the report to this file instead of stdout")
 	f.BoolVar(&o.showSecrets, "show-secrets", false, "print secrets in full instead of redacted")
 	f.StringVar(&o.platform, "platform", "linux/amd64", "platform to scan in a multi-arch image: os/arch[/variant], or all")
@@ -46,7 +46,7 @@ func (o *scanOptions) register(cmd *cobra.Command) {
 	f.BoolVar(&o.passwordStdin, "password-stdin", false, "read the registry password from stdin")
 	f.BoolVar(&o.insecure, "insecure", false, "allow plain HTTP and self-signed registries")
 	f.IntVarP(&o.jobs, "jobs", "j", runtime.NumCPU(), "layers read at once")
-	f.IntVar(&o.exitCode, "exit-code", exitFindings, "exit status when secrets are found")
+	f.IntVar(&o.exitCode, "exit-code", exitFindings, "exit status when findings at or above --fail-on are found")
 	f.Int64Var(&o.maxFileSize, "max-file-size", 0, "scan at most this many bytes of each file (0: no limit)")
 	f.IntVar(&o.decodeDepth, "max-decode-depth", 2, "rounds of base64/hex/percent decoding to find encoded secrets (0: none)")
 	o.out.register(f)
@@ -59,32 +59,43 @@ func usageErr(format string, args ...any) error {
 }
 
 func runScan(cmd *cobra.Command, o *scanOptions, refs []string) error {
-	if o.format != "table" && o.format != "json" {
-		return usageErr("unknown --format %q: use table or json", o.format)
+	if err := o.out.validate(o); err != nil {
+		return err
 	}
 	fopts, err := o.fetchOptions(cmd)
 	if err != nil {
 		return err
 	}
 
-	det, err := detect.New(detect.Options{MaxDecodeDepth: o.decodeDepth})
+	det, err := detect.New(o.det.options(o.decodeDepth))
 	if err != nil {
+		return usageErr("%v", err)
+	}
+	sopts := scan.Options{Jobs: o.jobs, ShowSecrets: o.showSecrets, MaxFileSize: o.maxFileSize}
+	if err := o.wlk.apply(&sopts); err != nil {
 		return err
 	}
-	scanner := scan.New(det, scan.Options{Jobs: o.jobs, ShowSecrets: o.showSecrets, MaxFileSize: o.maxFileSize})
+	if err := o.det.apply(&sopts); err != nil {
+		return err
+	}
+	scanner := scan.New(det, sopts)
 	rep := &report.Report{Schema: report.Schema, Tool: report.Tool{Name: "layerscan", Version: toolVersion(), Ruleset: det.RulesetFingerprint()}}
 
 	ctx := cmd.Context()
+	prog := o.out.startProgress(cmd.ErrOrStderr())
+	defer prog.wait()
 	for _, ref := range refs {
 		src, err := fetch.Open(ctx, ref, fopts...)
 		if err != nil {
 			return &exitError{code: exitError2, msg: describeFetchError(ref, err)}
 		}
 		for _, img := range src.Images {
+			imageDone := prog.image(img)
 			if img.Ref == "" {
 				img.Ref = ref
 			}
 			ri, err := scanner.Image(ctx, img)
+			imageDone()
 			if err != nil {
 				src.Close()
 				return &exitError{code: exitError2, msg: fmt.Sprintf("scanning %s: %v", ref, oneLine(err.Error()))}
@@ -94,13 +105,14 @@ func runScan(cmd *cobra.Command, o *scanOptions, refs []string) error {
 		src.Close()
 	}
 
+	prog.wait()
 	if err := writeReport(cmd.OutOrStdout(), o, rep); err != nil {
 		return usageErr("writing the report: %v", err)
 	}
 	switch {
 	case rep.Incomplete():
 		return &exitError{code: exitIncomplete, msg: "scan incomplete: some layers could not be read (see the report's errors)"}
-	case rep.FindingCount() > 0:
+	case o.out.failing(rep) > 0:
 		return &exitError{code: o.exitCode}
 	}
 	return nil
@@ -131,35 +143,23 @@ func (o *scanOptions) fetchOptions(cmd *cobra.Command) ([]fetch.Option, error) {
 	return fopts, nil
 }
 
-func writeReport(stdout io.Writer, o *scanOptions, rep *report.Report) (err error) {
-	w := stdout
-	if o.output != "" && o.output != "-" {
-		mode := os.FileMode(0o644)
-		if o.showSecrets {
-			mode = 0o600
+func writeReport(stdout io.Writer, o *scanOptions, rep *report.Report) error {
+	for _, sp := range o.out.outputs(o.format) {
+		file := sp.file
+		if file == "" {
+			file = o.output
 		}
-		f, err := os.OpenFile(o.output, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+		var err error
+		if file == "" || file == "-" {
+			err = o.out.writeReportTo(stdout, sp.format, rep, o.out.tableOptions(stdout))
+		} else {
+			err = o.out.writeFile(file, sp.format, rep, o.showSecrets)
+		}
 		if err != nil {
 			return err
 		}
-		defer func() {
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-		}()
-		w = f
 	}
-	bw := bufio.NewWriter(w)
-	switch o.format {
-	case "json":
-		err = report.WriteJSON(bw, rep)
-	default:
-		err = report.WriteTable(bw, rep)
-	}
-	if err != nil {
-		return err
-	}
-	return bw.Flush()
+	return nil
 }
 
 func readPassword(r io.Reader) (string, error) {

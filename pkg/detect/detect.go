@@ -4,12 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"unsafe"
 
 	"github.com/rs/zerolog"
+	"github.com/zricethezav/gitleaks/v8/config"
 	gldetect "github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/logging"
 	"github.com/zricethezav/gitleaks/v8/report"
@@ -38,14 +40,20 @@ type Options struct {
 	// MaxDecodeDepth is how many rounds of base64/hex/percent decoding
 	// gitleaks applies to find encoded secrets (default 0: none).
 	MaxDecodeDepth int
+	// ConfigFile is a gitleaks-format TOML file (--config): with
+	// [extend] useDefault = true its rules and allowlists are added to
+	// layerscan's defaults, otherwise they replace them.
+	ConfigFile string
 }
 
 // Detector scans text for secrets. It is safe for concurrent use.
 type Detector struct {
 	gl      *gldetect.Detector
 	ruleset string
-	// pathRules is true when the config has rules that match paths only.
-	pathRules bool
+	// pathOnly are the rules that match paths only (no regex).
+	pathOnly map[string]bool
+	severity map[string]string
+	yields   map[string]bool
 }
 
 var quietOnce sync.Once
@@ -56,31 +64,77 @@ func quiet() {
 	quietOnce.Do(func() { logging.Logger = logging.Logger.Level(zerolog.Disabled) })
 }
 
-// New builds a Detector with gitleaks' default rules.
+// New builds a Detector: gitleaks' default rules, layerscan's rules
+// (rules.go) and default allowlist (allowlist.toml), and opts.ConfigFile,
+// merged into one gitleaks config and one gitleaks detector.
 func New(opts Options) (*Detector, error) {
 	quiet()
-	gl, err := gldetect.NewDetectorDefaultConfig()
+	cfg, sev, yields, err := buildDefault()
 	if err != nil {
-		return nil, fmt.Errorf("loading gitleaks default rules: %w", err)
+		return nil, err
 	}
+	var userRaw []byte
+	if opts.ConfigFile != "" {
+		uc, err := loadUserConfig(opts.ConfigFile)
+		if err != nil {
+			return nil, err
+		}
+		if cfg, err = mergeUser(cfg, uc); err != nil {
+			return nil, err
+		}
+		userRaw = uc.raw
+	}
+	gl := gldetect.NewDetector(cfg)
 	gl.MaxDecodeDepth = opts.MaxDecodeDepth
 	gl.Redact = 0
-	d := &Detector{gl: gl}
-	ids := make([]string, 0, len(gl.Config.Rules))
-	for id, r := range gl.Config.Rules {
-		ids = append(ids, fmt.Sprintf("%s\x00%v\x00%v\x00%v\x00%v\x00%d\n", id, r.Regex, r.Path, r.Entropy, r.Keywords, len(r.Allowlists)))
+	d := &Detector{gl: gl, pathOnly: map[string]bool{}, severity: sev, yields: yields}
+	for id, r := range cfg.Rules {
 		if r.Regex == nil && r.Path != nil {
-			d.pathRules = true
+			d.pathOnly[id] = true
 		}
+	}
+	d.ruleset = rulesetFingerprint(cfg, opts, userRaw, d)
+	return d, nil
+}
+
+// rulesetFingerprint hashes everything that decides findings: every rule
+// (pattern, path, entropy, keywords, secret group, severity, allowlists),
+// the global allowlists, the decoding depth, the --config file's bytes and
+// the version of layerscan's post-processing.
+func rulesetFingerprint(cfg config.Config, opts Options, userRaw []byte, d *Detector) string {
+	al := func(a *config.Allowlist) string {
+		var b strings.Builder
+		stop := slices.Sorted(slices.Values(a.StopWords))
+		fmt.Fprintf(&b, "[%s|%v|%q|%v|", a.Description, a.MatchCondition, a.RegexTarget, stop)
+		for _, p := range a.Paths {
+			b.WriteString("p:" + p.String() + ";")
+		}
+		for _, r := range a.Regexes {
+			b.WriteString("r:" + r.String() + ";")
+		}
+		b.WriteString("]")
+		return b.String()
+	}
+	ids := make([]string, 0, len(cfg.Rules))
+	for id, r := range cfg.Rules {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s\x00%v\x00%v\x00%v\x00%v\x00%d\x00%v\x00%s\x00", id, r.Regex, r.Path, r.Entropy, r.Keywords, r.SecretGroup, r.Tags, d.severityOf(id, r.Tags))
+		for _, a := range r.Allowlists {
+			b.WriteString(al(a))
+		}
+		ids = append(ids, b.String()+"\n")
 	}
 	sort.Strings(ids)
 	h := sha256.New()
-	fmt.Fprintf(h, "layerscan-detect/1 decode=%d\n", opts.MaxDecodeDepth)
+	fmt.Fprintf(h, "layerscan-detect/2 decode=%d\n", opts.MaxDecodeDepth)
 	for _, id := range ids {
 		h.Write([]byte(id))
 	}
-	d.ruleset = hex.EncodeToString(h.Sum(nil))[:16]
-	return d, nil
+	for _, a := range cfg.Allowlists {
+		h.Write([]byte(al(a)))
+	}
+	fmt.Fprintf(h, "\nconfig=%x\n", sha256.Sum256(userRaw))
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // RulesetFingerprint identifies the rules and options: results stored under
@@ -92,34 +146,39 @@ func (d *Detector) RuleCount() int { return len(d.gl.Config.Rules) }
 
 // Scan finds secrets in data, a piece of the file at path whose first byte
 // is on line startLine (1-based). data may be reused once Scan returns.
+// Path-only rules are left to ScanPath.
 func (d *Detector) Scan(path string, data []byte, startLine int) []Finding {
 	if len(data) == 0 {
 		return nil
 	}
 	raw := unsafe.String(unsafe.SliceData(data), len(data))
-	return d.convert(d.gl.Detect(gldetect.Fragment{Raw: raw, FilePath: path, StartLine: startLine}))
+	return d.convert(d.gl.Detect(gldetect.Fragment{Raw: raw, FilePath: path, StartLine: startLine}), path, raw, false)
 }
 
 // ScanPath runs the rules that match a file's path alone (such as
 // PKCS#12 key stores), whatever its content.
 func (d *Detector) ScanPath(path string) []Finding {
-	if !d.pathRules {
+	if len(d.pathOnly) == 0 {
 		return nil
 	}
-	fs := d.convert(d.gl.Detect(gldetect.Fragment{Raw: "", FilePath: path}))
+	fs := d.convert(d.gl.Detect(gldetect.Fragment{Raw: "", FilePath: path}), path, "", true)
 	for i := range fs {
 		fs[i].Line, fs[i].EndLine, fs[i].Column = 0, 0, 0
 	}
 	return fs
 }
 
-func (d *Detector) convert(in []report.Finding) []Finding {
+func (d *Detector) convert(in []report.Finding, path, data string, pathRules bool) []Finding {
 	if len(in) == 0 {
 		return nil
 	}
 	out := make([]Finding, 0, len(in))
 	for _, f := range in {
-		out = append(out, Finding{
+		if d.pathOnly[f.RuleID] != pathRules {
+			continue
+		}
+		tags := f.Tags
+		nf := Finding{
 			RuleID:      f.RuleID,
 			Description: f.Description,
 			Line:        f.StartLine,
@@ -128,10 +187,14 @@ func (d *Detector) convert(in []report.Finding) []Finding {
 			// Clone: the secret points into a buffer the caller reuses.
 			Secret:   strings.Clone(f.Secret),
 			Entropy:  f.Entropy,
-			Severity: severityOf(f.RuleID),
-			Encoding: encodingOf(f.Tags),
-		})
+			Severity: d.severityOf(f.RuleID, tags),
+			Encoding: encodingOf(tags),
+		}
+		if d.refine(path, data, &nf) {
+			out = append(out, nf)
+		}
 	}
+	out = d.dropYielding(out)
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Line != out[j].Line {
 			return out[i].Line < out[j].Line
@@ -159,15 +222,6 @@ func Redact(secret string) string {
 	r := []rune(secret)
 	keep := min(4, len(r)/4)
 	return string(r[:keep]) + "****"
-}
-
-// severityOf is a rule's severity: gitleaks' rules find live credentials
-// (high), except the generic ones that guess from context (medium).
-func severityOf(rule string) string {
-	if strings.HasPrefix(rule, "generic-") {
-		return "medium"
-	}
-	return "high"
 }
 
 // encodingOf reads gitleaks' "decoded:ENCODING" tag.

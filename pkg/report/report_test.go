@@ -26,7 +26,11 @@ func sample() *Report {
 				{Rule: "github-pat", Description: "GitHub token", Severity: "high", Source: "file", Path: "/app/deleted.env", Line: 2,
 					Layer:  LayerRef{Index: 0, Digest: "sha256:c7fd49f4d6601b5b7ce9ab51314985b900f9eeb718e3a84211261e1b694948db", Instruction: "COPY file:abc /app/"},
 					Status: "deleted", RemovedBy: &Removal{Index: 1, Instruction: "RUN rm /app/deleted.env"},
-					Secret: "ghp_****", Fingerprint: "fp1", Evidence: "layerscan extract 'oci-archive:app.oci.tar' --layer 0 '/app/deleted.env' -o 'deleted.env'"},
+					Secret: "ghp_****", Fingerprint: "fp1", Evidence: "layerscan extract 'oci-archive:app.oci.tar' --layer 0 '/app/deleted.env' -o 'deleted.env'",
+					Cause: "removed-in-later-layer", Remediation: "Revoke the token; deleting the file in a later layer does not remove it from the image."},
+				{Rule: "private-key", Description: "Private Key", Severity: "critical", Source: "file", Path: "/app/lib/app.jar", ArchivePath: []string{"BOOT-INF/classes/id_rsa"}, Line: 1,
+					Layer:  LayerRef{Index: 0, Digest: "sha256:c7fd49f4d6601b5b7ce9ab51314985b900f9eeb718e3a84211261e1b694948db", Instruction: "COPY file:abc /app/"},
+					Status: "present", Secret: "----****", Fingerprint: "fp5", Encoding: "base64", Cause: "copied-into-image"},
 				{Rule: "stripe-access-token", Description: "Stripe", Severity: "high", Source: "file", Path: "/app/hard.env", HardlinkTo: "/app/present.env", Line: 2,
 					Layer: LayerRef{Index: 0, Instruction: "COPY file:abc /app/"}, Status: "present", Secret: "sk_l****", Fingerprint: "fp2"},
 				{Rule: "generic-api-key", Description: "Generic", Severity: "medium", Source: "config", Field: "Env API_KEY", Layer: LayerRef{Index: -1}, Status: "present", Secret: "XYhc****", Fingerprint: "fp3"},
@@ -74,7 +78,7 @@ func TestGoldenTable(t *testing.T) {
 
 func TestCountsAndIncomplete(t *testing.T) {
 	r := sample()
-	if r.FindingCount() != 4 || r.Incomplete() {
+	if r.FindingCount() != 5 || r.Incomplete() {
 		t.Errorf("count %d incomplete %v", r.FindingCount(), r.Incomplete())
 	}
 	r.Images[0].Errors = append(r.Images[0].Errors, Problem{Message: "x"})

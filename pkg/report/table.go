@@ -3,80 +3,269 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 )
 
-// WriteTable writes the report for people: per image, findings grouped
-// by the layer (and instruction) that added them, then a summary line.
+// TableOptions say how the table is drawn.
+type TableOptions struct {
+	// Color adds ANSI colours (severities, headings). Only for a terminal,
+	// and never when NO_COLOR is set: the caller decides.
+	Color bool
+	// Width is the terminal's width in columns: long instructions and
+	// paths are cut to fit it. 0 means no terminal: nothing is cut but
+	// layer headings (to 100 runes).
+	Width int
+}
+
+// WriteTable writes the report for people, without colour or width limit.
 func WriteTable(w io.Writer, r *Report) error {
+	return WriteTableOptions(w, r, TableOptions{})
+}
+
+// WriteTableOptions writes the report for people: per image, findings
+// grouped by the layer (and instruction) that added them, then a summary
+// line.
+func WriteTableOptions(w io.Writer, r *Report, opts TableOptions) error {
 	ew := &errWriter{w: w}
+	t := &tableWriter{ew: ew, opts: opts}
 	for i, im := range r.Images {
 		if i > 0 {
 			ew.printf("\n")
 		}
-		writeImageTable(ew, im)
+		t.image(im)
 	}
 	return ew.err
 }
 
-func writeImageTable(ew *errWriter, im *Image) {
+type tableWriter struct {
+	ew   *errWriter
+	opts TableOptions
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiDim    = "\x1b[2m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiBlue   = "\x1b[34m"
+	ansiCyan   = "\x1b[36m"
+)
+
+func (t *tableWriter) paint(code, s string) string {
+	if !t.opts.Color || s == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func severityColor(s string) string {
+	switch s {
+	case "critical":
+		return ansiBold + ansiRed
+	case "high":
+		return ansiRed
+	case "medium":
+		return ansiYellow
+	case "low":
+		return ansiBlue
+	}
+	return ansiDim
+}
+
+// fit cuts s to the terminal width minus used columns (never below min).
+func (t *tableWriter) fit(s string, used, min, noTerm int) string {
+	if t.opts.Width <= 0 {
+		if noTerm > 0 {
+			return cut(s, noTerm)
+		}
+		return cut(s, utf8.RuneCountInString(s)+1)
+	}
+	return cut(s, max(t.opts.Width-used, min))
+}
+
+func (t *tableWriter) image(im *Image) {
+	ew := t.ew
 	name := im.Ref
 	if name == "" {
 		name = "(unnamed image)"
 	}
-	ew.printf("%s", name)
+	head := name
 	if im.Digest != "" {
-		ew.printf(" @ %s", shortDigest(im.Digest))
+		head += " @ " + shortDigest(im.Digest)
 	}
 	if im.Platform != "" {
-		ew.printf(" (%s)", im.Platform)
+		head += " (" + im.Platform + ")"
 	}
-	ew.printf("\n")
+	ew.printf("%s\n", t.paint(ansiBold, head))
 	byLayer := map[int][]Finding{}
 	for _, f := range im.Findings {
 		byLayer[f.Layer.Index] = append(byLayer[f.Layer.Index], f)
 	}
 	if fs := byLayer[-1]; len(fs) > 0 {
-		ew.printf("\nImage config and history (no layer: in the config of every copy of the image)\n")
-		writeFindings(ew, fs)
+		ew.printf("\n%s\n", t.paint(ansiBold, "Image config and history (no layer: in the config of every copy of the image)"))
+		t.findings(fs)
 	}
 	for _, l := range im.Layers {
 		fs := byLayer[l.Index]
 		if len(fs) == 0 {
 			continue
 		}
-		ew.printf("\nLayer %d  %s  %s\n", l.Index, shortDigest(l.Digest), cut(l.Instruction, 100))
-		writeFindings(ew, fs)
+		prefix := fmt.Sprintf("Layer %d  %s  ", l.Index, shortDigest(l.Digest))
+		ew.printf("\n%s%s\n", t.paint(ansiBold, prefix), t.paint(ansiCyan, t.fit(l.Instruction, len(prefix), 20, 100)))
+		t.findings(fs)
 	}
 	for _, e := range im.Errors {
-		ew.printf("\nerror: %s\n", problemText(e))
+		ew.printf("\n%s %s\n", t.paint(ansiBold+ansiRed, "error:"), problemText(e))
 	}
 	for _, wn := range im.Warnings {
-		ew.printf("warning: %s\n", problemText(wn))
+		ew.printf("%s %s\n", t.paint(ansiYellow, "warning:"), problemText(wn))
 	}
 	ew.printf("\n%s\n", summary(im))
 }
 
-func writeFindings(ew *errWriter, fs []Finding) {
-	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "  RULE\tWHERE\tLINE\tSTATUS\tSECRET\n")
+// Columns of the findings table.
+const (
+	colSeverity = iota
+	colRule
+	colWhere
+	colLine
+	colStatus
+	colCause
+	colSecret
+	nCols
+)
+
+var colNames = [nCols]string{"SEVERITY", "RULE", "WHERE", "LINE", "STATUS", "CAUSE", "SECRET"}
+
+// colMin is how narrow a column may be cut on a narrow terminal (0: never cut).
+var colMin = [nCols]int{0, 0, 14, 0, 12, 8, 0}
+
+func (t *tableWriter) findings(fs []Finding) {
+	rows := make([][nCols]string, 0, len(fs)+1)
+	rows = append(rows, colNames)
+	hasCause := false
 	for _, f := range fs {
-		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\n", f.Rule, cut(Location(f), 80), f.Line, status(f), f.Secret)
-	}
-	tw.Flush()
-	evidence := map[string]bool{}
-	for _, f := range fs {
-		if f.Evidence != "" && f.Status != "present" && !evidence[f.Evidence] {
-			evidence[f.Evidence] = true
-			ew.printf("  still extractable: %s\n", f.Evidence)
+		if f.Cause != "" {
+			hasCause = true
 		}
+		rows = append(rows, [nCols]string{
+			f.Severity, f.Rule, Location(f), fmt.Sprint(f.Line), status(f), f.Cause, f.Secret,
+		})
+	}
+	show := [nCols]bool{true, true, true, true, true, hasCause, true}
+	var width [nCols]int
+	for _, r := range rows {
+		for c := range nCols {
+			r[c] = strings.Join(strings.Fields(r[c]), " ")
+			width[c] = max(width[c], utf8.RuneCountInString(r[c]))
+		}
+	}
+	if t.opts.Width > 0 {
+		natural := width
+		total := func() int {
+			n := 0
+			for c := range nCols {
+				if show[c] {
+					n += width[c] + 2
+				}
+			}
+			return n
+		}
+		// Shrink the long free-text columns one rune at a time, the one
+		// with the most room above its minimum first; if the row cannot
+		// fit, drop the cause (every other format has it) and retry.
+		for total() > t.opts.Width {
+			best := -1
+			for _, c := range []int{colWhere, colStatus, colCause} {
+				if show[c] && width[c] > colMin[c] && (best < 0 || width[c]-colMin[c] > width[best]-colMin[best]) {
+					best = c
+				}
+			}
+			if best >= 0 {
+				width[best]--
+				continue
+			}
+			if !show[colCause] {
+				break
+			}
+			show[colCause] = false
+			width = natural
+		}
+	}
+	for i, r := range rows {
+		var b strings.Builder
+		b.WriteString("  ")
+		last := colSecret
+		for c := range nCols {
+			if !show[c] {
+				continue
+			}
+			cell := cut(r[c], width[c])
+			if c == colWhere {
+				cell = cutMiddle(r[c], width[c])
+			}
+			pad := width[c] - utf8.RuneCountInString(cell)
+			switch {
+			case i == 0:
+				cell = t.paint(ansiBold, cell)
+			case c == colSeverity:
+				cell = t.paint(severityColor(r[c]), cell)
+			case c == colStatus && !strings.HasPrefix(r[c], "present"):
+				cell = t.paint(ansiYellow, cell)
+			}
+			b.WriteString(cell)
+			if c != last {
+				b.WriteString(strings.Repeat(" ", pad+2))
+			}
+		}
+		t.ew.printf("%s\n", b.String())
+	}
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if f.Evidence != "" && f.Status != "present" && !seen[f.Evidence] {
+			seen[f.Evidence] = true
+			t.ew.printf("  still extractable: %s\n", f.Evidence)
+		}
+	}
+	for _, fx := range remediations(fs) {
+		t.ew.printf("  fix (%s): %s\n", strings.Join(fx.rules, ", "), fx.text)
 	}
 }
 
-// Location says where a finding is, for people: a path (and the file a
-// hardlink points at), a config field, or a history entry.
+type remediation struct {
+	text  string
+	rules []string
+}
+
+// remediations lists the distinct remediations of fs, each with the
+// rules it applies to, in order of appearance.
+func remediations(fs []Finding) []remediation {
+	var out []remediation
+	at := map[string]int{}
+	for _, f := range fs {
+		if f.Remediation == "" {
+			continue
+		}
+		i, ok := at[f.Remediation]
+		if !ok {
+			i = len(out)
+			at[f.Remediation] = i
+			out = append(out, remediation{text: f.Remediation})
+		}
+		if !slices.Contains(out[i].rules, f.Rule) {
+			out[i].rules = append(out[i].rules, f.Rule)
+		}
+	}
+	return out
+}
+
+// Location says where a finding is, for people: a path (with the members
+// of nested archives, and the file a hardlink points at), a config field,
+// or a history entry.
 func Location(f Finding) string {
 	switch f.Source {
 	case "config":
@@ -87,10 +276,14 @@ func Location(f Finding) string {
 		}
 		return "history"
 	}
-	if f.HardlinkTo != "" {
-		return f.Path + " (hardlink to " + f.HardlinkTo + ")"
+	p := f.Path
+	for _, m := range f.ArchivePath {
+		p += "!" + m
 	}
-	return f.Path
+	if f.HardlinkTo != "" {
+		return p + " (hardlink to " + f.HardlinkTo + ")"
+	}
+	return p
 }
 
 func status(f Finding) string {
@@ -100,20 +293,54 @@ func status(f Finding) string {
 	return fmt.Sprintf("%s by layer %d (%s)", f.Status, f.RemovedBy.Index, cut(f.RemovedBy.Instruction, 40))
 }
 
-func summary(im *Image) string {
+// Severities lists the severities, most severe first.
+var Severities = []string{"critical", "high", "medium", "low", "info"}
+
+// SeverityRank orders severities: critical 4 … info 0. An empty or
+// unknown severity ranks as high, so that it is never silently ignored.
+func SeverityRank(s string) int {
+	switch s {
+	case "critical":
+		return 4
+	case "high":
+		return 3
+	case "medium":
+		return 2
+	case "low":
+		return 1
+	case "info":
+		return 0
+	}
+	return 3
+}
+
+// countBy formats "3 high, 1 medium" from the findings.
+func countBy(fs []Finding, key func(Finding) string, order []string) string {
 	counts := map[string]int{}
-	for _, f := range im.Findings {
-		counts[f.Status]++
+	for _, f := range fs {
+		counts[key(f)]++
 	}
 	var parts []string
-	for _, s := range []string{"present", "deleted", "overwritten"} {
+	for _, s := range order {
 		if counts[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+			delete(counts, s)
 		}
 	}
+	for s, n := range counts {
+		if s == "" {
+			s = "unrated"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", n, s))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func summary(im *Image) string {
 	detail := ""
-	if len(parts) > 0 {
-		detail = " (" + strings.Join(parts, ", ") + ")"
+	if len(im.Findings) > 0 {
+		detail = " (" + countBy(im.Findings, func(f Finding) string { return f.Severity }, Severities) + "; " +
+			countBy(im.Findings, func(f Finding) string { return f.Status }, []string{"present", "deleted", "overwritten"}) + ")"
 	}
 	st := im.Stats
 	return fmt.Sprintf("%d finding%s%s in %d layers, %d files, %s scanned in %s",
@@ -157,7 +384,22 @@ func cut(s string, n int) string {
 	if len(r) <= n {
 		return s
 	}
+	if n < 1 {
+		return ""
+	}
 	return string(r[:n-1]) + "…"
+}
+
+// cutMiddle shortens s to at most n runes by dropping its middle, so that
+// both the top of a path and its file name stay.
+func cutMiddle(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n || n < 8 {
+		return cut(s, n)
+	}
+	head := (n - 1) / 3
+	tail := n - 1 - head
+	return string(r[:head]) + "…" + string(r[len(r)-tail:])
 }
 
 func humanBytes(n int64) string {

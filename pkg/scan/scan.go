@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"bytes"
 	"context"
 	"runtime"
 	"sort"
@@ -29,6 +28,18 @@ type Options struct {
 	MaxFileSize int64
 	// MaxEntries bounds the tar entries of one layer.
 	MaxEntries int
+	// Binaries is what is done with binary files: walk.BinaryStrings (the
+	// default), walk.BinarySkip or walk.BinaryFull.
+	Binaries walk.BinaryMode
+	// ArchiveDepth is how deep nested archives are opened: 0 is the
+	// default (walk.DefaultArchiveDepth), negative opens none.
+	ArchiveDepth int
+	// Archive bounds nested archives (its MaxDepth is set from
+	// ArchiveDepth); zero fields take walk's defaults.
+	Archive walk.ArchiveOptions
+	// Suppress are finding fingerprints left out of the report
+	// (.layerscanignore, --ignore, --baseline); their number is a warning.
+	Suppress Suppressions
 }
 
 // Scanner runs the pipeline; one Scanner (and its detector) serves a run.
@@ -48,13 +59,11 @@ func New(det *detect.Detector, opts Options) *Scanner {
 	return &Scanner{det: det, opts: opts}
 }
 
-// binarySniff is how much of a file's start is looked at for NUL bytes.
-const binarySniff = 8000
-
 // raw is a detector finding before it is tied to history.
 type raw struct {
 	layer, entry int
 	path         string
+	chain        []string // members of nested archives inside the file at path
 	f            detect.Finding
 }
 
@@ -88,18 +97,16 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 		MaxFileSize: s.opts.MaxFileSize,
 		MaxEntries:  s.opts.MaxEntries,
 		Accept: func(layer, entry int, e *walk.Entry, head []byte) bool {
-			col.add(layer, entry, e.Path, s.det.ScanPath(e.Path))
-			if bytes.IndexByte(head[:min(len(head), binarySniff)], 0) >= 0 {
-				col.mu.Lock()
-				col.binaries++
-				col.mu.Unlock()
-				return false
-			}
-			return true
+			return s.accept(col, layer, entry, e.Path, nil, head)
 		},
+		AcceptMember: func(layer, entry int, e *walk.Entry, chain []string, head []byte) bool {
+			return s.accept(col, layer, entry, e.Path, chain, head)
+		},
+		Archives: s.archiveOptions(),
+		Binaries: s.binaryMode(),
 	}
 	results, err := walk.Walk(ctx, img.Layers, wopts, func(_ context.Context, c *walk.Chunk) error {
-		col.add(c.Layer, c.Entry, c.Path, s.det.Scan(c.Path, c.Data, c.StartLine))
+		s.scanChunk(col, c)
 		return nil
 	})
 	if err != nil {
@@ -153,6 +160,7 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 		for _, w := range r.Warnings {
 			out.Warnings = append(out.Warnings, report.Problem{Layer: &idx, Message: w})
 		}
+		out.Warnings = append(out.Warnings, fileWarnings(idx, r.FileWarnings)...)
 		out.Stats.FilesScanned += r.Files
 		out.Stats.Entries += len(r.Entries)
 		out.Stats.StoredBytes += r.StoredBytes
@@ -173,6 +181,8 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 		}
 	}
 	out.Findings = append(out.Findings, s.metadataFindings(img, steps, out.Layers, red)...)
+	s.Causes(img, out, nil)
+	s.applySuppressions(out)
 	report.SortFindings(out.Findings)
 	out.Stats.DurationMS = time.Since(start).Milliseconds()
 	return out, nil
@@ -184,14 +194,15 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 func (s *Scanner) findings(raws []raw, layers []report.Layer, lc *history.Lifecycle) []report.Finding {
 	type dedupeKey struct {
 		layer, entry int
+		chain        string
 		rule         string
 		line         int
 		secret       string
 	}
 	seen := map[dedupeKey]bool{}
 	out := []report.Finding{}
-	add := func(layer, entry int, path, linkTo string, f detect.Finding) {
-		k := dedupeKey{layer, entry, f.RuleID, f.Line, f.Secret}
+	add := func(layer, entry int, path string, chain []string, linkTo string, f detect.Finding) {
+		k := dedupeKey{layer, entry, strings.Join(chain, "\x00"), f.RuleID, f.Line, f.Secret}
 		if seen[k] || layer < 0 || layer >= len(layers) {
 			return
 		}
@@ -204,7 +215,8 @@ func (s *Scanner) findings(raws []raw, layers []report.Layer, lc *history.Lifecy
 			Layer:       report.LayerRef{Index: l.Index, Digest: l.Digest, CreatedBy: l.CreatedBy, Instruction: l.Instruction},
 			Status:      string(fate.Status),
 			Secret:      s.secret(f.Secret),
-			Fingerprint: detect.Fingerprint(f.RuleID, path, f.Secret),
+			Fingerprint: detect.Fingerprint(f.RuleID, memberPath(path, chain), f.Secret),
+			ArchivePath: chain,
 		}
 		if fate.By >= 0 && fate.By < len(layers) {
 			by := layers[fate.By]
@@ -213,9 +225,9 @@ func (s *Scanner) findings(raws []raw, layers []report.Layer, lc *history.Lifecy
 		out = append(out, rf)
 	}
 	for _, r := range raws {
-		add(r.layer, r.entry, r.path, "", r.f)
+		add(r.layer, r.entry, r.path, r.chain, "", r.f)
 		for _, a := range lc.Aliases(r.layer, r.entry) {
-			add(a.Layer, a.Entry, a.Path, r.path, r.f)
+			add(a.Layer, a.Entry, a.Path, r.chain, r.path, r.f)
 		}
 	}
 	report.SortFindings(out)

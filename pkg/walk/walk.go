@@ -43,6 +43,14 @@ type Chunk struct {
 	StartLine int
 	// Offset is the byte offset of Data[0] in the file.
 	Offset int64
+	// ArchivePath, for content inside (nested) archives, is the chain of
+	// member paths from the file at Path down to the content
+	// (["lib/inner.jar", "config.properties"]); nil for the file itself.
+	ArchivePath []string
+	// Strings is set when Data holds the printable string runs of a binary
+	// file, one per line (Options.Binaries = BinaryStrings): StartLine and
+	// Offset then do not map back to the file.
+	Strings bool
 }
 
 // ScanFunc receives file content. It is called from several goroutines at
@@ -64,7 +72,7 @@ type Options struct {
 	// ChunkSize is the largest piece of a file handed over at once.
 	ChunkSize int
 	// Overlap is how many bytes of a chunk's end start the next chunk too,
-	// so a secret across a chunk border is seen whole.
+	// so a secret across a chunk border is seen whole (default 16 KiB).
 	Overlap int
 	// MaxEntries bounds the tar entries read from one layer.
 	MaxEntries int
@@ -74,6 +82,15 @@ type Options struct {
 	MaxFileSize int64
 	// Accept filters which files' content is scanned; nil scans all.
 	Accept AcceptFunc
+	// AcceptMember filters the members of nested archives, as Accept does
+	// the files of the layer; nil scans all. e is the outer file.
+	AcceptMember func(layer, entry int, e *Entry, archivePath []string, head []byte) bool
+	// Archives bounds the opening of archives nested in files; its zero
+	// value opens none.
+	Archives ArchiveOptions
+	// Binaries says what to do with binary files' content (see IsBinary);
+	// "" is BinaryFull.
+	Binaries BinaryMode
 }
 
 func (o *Options) defaults() {
@@ -86,7 +103,9 @@ func (o *Options) defaults() {
 	if o.ChunkSize < 4096 {
 		o.ChunkSize = DefaultChunkSize
 	}
-	if o.Overlap < 0 || o.Overlap >= o.ChunkSize/2 {
+	// Overlap 0 is the default too: without overlap a secret across a
+	// chunk border would be lost.
+	if o.Overlap <= 0 || o.Overlap >= o.ChunkSize/2 {
 		o.Overlap = min(DefaultOverlap, o.ChunkSize/4)
 	}
 	if o.MaxEntries < 1 {
@@ -95,6 +114,7 @@ func (o *Options) defaults() {
 	if o.MaxPathLen < 1 {
 		o.MaxPathLen = DefaultMaxPathLen
 	}
+	o.Archives.defaults()
 }
 
 // LayerResult is what walking one layer found out.
@@ -112,6 +132,9 @@ type LayerResult struct {
 	Files int
 	// Warnings are problems that did not stop the layer's walk.
 	Warnings []string
+	// FileWarnings are problems with one file (an archive bound crossed, a
+	// nested archive that cannot be read, a file cut by MaxFileSize).
+	FileWarnings []FileWarning
 	// Err is set when the layer could not be read to its end; entries
 	// before the failure are still listed and were scanned.
 	Err error
@@ -149,11 +172,12 @@ func Walk(ctx context.Context, layers []fetch.Layer, opts Options, scan ScanFunc
 		})
 	}
 
+	mem := &memBudget{left: opts.Archives.Memory}
 	var g errgroup.Group
 	g.SetLimit(opts.Jobs)
 	for i, l := range layers {
 		g.Go(func() error {
-			w := &layerWalker{opts: &opts, pool: pool, out: chunks, ctx: wctx2}
+			w := &layerWalker{opts: &opts, pool: pool, out: chunks, ctx: wctx2, mem: mem}
 			results[i] = w.walk(l)
 			return nil
 		})
@@ -177,6 +201,7 @@ type layerWalker struct {
 	out  chan<- *chunkJob
 	ctx  context.Context
 	res  LayerResult
+	mem  *memBudget
 }
 
 // hashCounter hashes and counts what passes through it.
@@ -308,56 +333,4 @@ func (w *layerWalker) readTar(tr *tar.Reader) error {
 			return fmt.Errorf("reading %s: %w", quote(e.Path), err)
 		}
 	}
-}
-
-// readFile cuts a file's content into overlapping chunks for the workers.
-func (w *layerWalker) readFile(r io.Reader, idx int) error {
-	e := &w.res.Entries[idx]
-	remaining := e.Size
-	if w.opts.MaxFileSize > 0 && remaining > w.opts.MaxFileSize {
-		w.warn("%s is %d bytes; only the first %d were scanned (--max-file-size)", quote(e.Path), e.Size, w.opts.MaxFileSize)
-		remaining = w.opts.MaxFileSize
-	}
-	var tail []byte
-	line := 1
-	var offset int64
-	first := true
-	for remaining > 0 {
-		bp := w.pool.Get().(*[]byte)
-		b := append((*bp)[:0], tail...)
-		want := int(min(int64(w.opts.ChunkSize), remaining))
-		n, err := io.ReadFull(r, b[len(b):len(b)+want])
-		b = b[:len(b)+n]
-		remaining -= int64(n)
-		if err != nil {
-			w.pool.Put(bp)
-			return err
-		}
-		if first {
-			first = false
-			if w.opts.Accept != nil && !w.opts.Accept(w.res.Index, idx, e, b) {
-				w.pool.Put(bp)
-				return nil // tar skips the rest of the file
-			}
-			w.res.Files++
-		}
-		job := &chunkJob{Chunk: Chunk{Layer: w.res.Index, Entry: idx, Path: e.Path, Data: b, StartLine: line, Offset: offset}, buf: bp}
-		if remaining > 0 {
-			cut := len(b) - w.opts.Overlap
-			if nl := bytes.IndexByte(b[cut:], '\n'); nl >= 0 {
-				cut += nl + 1
-			}
-			line += bytes.Count(b[:cut], []byte{'\n'})
-			offset += int64(cut)
-			tail = append(tail[:0], b[cut:]...)
-		}
-		*bp = b
-		select {
-		case w.out <- job:
-		case <-w.ctx.Done():
-			w.pool.Put(bp)
-			return w.ctx.Err()
-		}
-	}
-	return nil
 }

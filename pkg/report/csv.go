@@ -1,0 +1,62 @@
+package report
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// CSVHeader is the first row of the CSV output; one row per finding follows.
+var CSVHeader = []string{
+	"image", "image_digest", "platform", "severity", "rule", "description", "source",
+	"path", "archive_path", "hardlink_to", "field", "history_index", "line",
+	"layer", "layer_digest", "instruction", "status", "removed_by_layer", "removed_by_instruction",
+	"cause", "remediation", "encoding", "note", "secret", "fingerprint", "evidence",
+}
+
+// WriteCSV writes one row per finding (RFC 4180, header first). A cell
+// that a spreadsheet would take for a formula (starting with = + - @, tab
+// or carriage return) is prefixed with a single quote.
+func WriteCSV(w io.Writer, r *Report) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(CSVHeader); err != nil {
+		return err
+	}
+	for _, im := range r.Images {
+		for _, f := range im.Findings {
+			hist, removedIdx, removedIns := "", "", ""
+			if f.HistoryIndex != nil {
+				hist = fmt.Sprint(*f.HistoryIndex)
+			}
+			if f.RemovedBy != nil {
+				removedIdx, removedIns = fmt.Sprint(f.RemovedBy.Index), f.RemovedBy.Instruction
+			}
+			row := []string{
+				im.Ref, im.Digest, im.Platform, f.Severity, f.Rule, f.Description, f.Source,
+				f.Path, strings.Join(f.ArchivePath, "!"), f.HardlinkTo, f.Field, hist, fmt.Sprint(f.Line),
+				fmt.Sprint(f.Layer.Index), f.Layer.Digest, f.Layer.Instruction, f.Status, removedIdx, removedIns,
+				f.Cause, f.Remediation, f.Encoding, f.Note, f.Secret, f.Fingerprint, f.Evidence,
+			}
+			for i, c := range row {
+				row[i] = csvSafe(c)
+			}
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		// "-1" (a layer index) is a number, not a formula.
+		if s[0] == '-' && strings.Trim(s[1:], "0123456789") == "" && len(s) > 1 {
+			return s
+		}
+		return "'" + s
+	}
+	return s
+}

@@ -1,0 +1,76 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteMarkdown writes the report as GitHub-flavoured Markdown, for
+// tickets and pull-request comments: per image a heading, a summary, one
+// table of findings (by layer) and the commands that extract deleted files.
+func WriteMarkdown(w io.Writer, r *Report) error {
+	ew := &errWriter{w: w}
+	ew.printf("# layerscan report\n")
+	for _, im := range r.Images {
+		ew.printf("\n## `%s`\n\n", mdCode(im.Ref))
+		if im.Digest != "" || im.Platform != "" {
+			ew.printf("Digest `%s`, platform `%s`.\n\n", mdCode(im.Digest), mdCode(im.Platform))
+		}
+		ew.printf("**%s**\n", mdText(summary(im)))
+		if len(im.Findings) > 0 {
+			ew.printf("\n| Severity | Rule | Layer | Where | Status | Cause | Secret |\n")
+			ew.printf("|---|---|---|---|---|---|---|\n")
+			for _, f := range im.Findings {
+				layer := "config"
+				if f.Layer.Index >= 0 {
+					layer = fmt.Sprintf("%d `%s`", f.Layer.Index, mdCode(cut(f.Layer.Instruction, 80)))
+				}
+				where := "`" + mdCode(Location(f)) + "`"
+				if f.Line > 0 {
+					where += fmt.Sprintf(" line %d", f.Line)
+				}
+				ew.printf("| %s | `%s` | %s | %s | %s | %s | `%s` |\n",
+					mdText(f.Severity), mdCode(f.Rule), layer, where, mdText(status(f)), mdText(f.Cause), mdCode(f.Secret))
+			}
+			var extra []string
+			seen := map[string]bool{}
+			for _, fx := range remediations(im.Findings) {
+				extra = append(extra, fmt.Sprintf("- Fix `%s`: %s", mdCode(strings.Join(fx.rules, "`, `")), mdText(fx.text)))
+			}
+			for _, f := range im.Findings {
+				if f.Evidence != "" && f.Status != "present" && !seen["e"+f.Evidence] {
+					seen["e"+f.Evidence] = true
+					extra = append(extra, fmt.Sprintf("- Still extractable: `%s`", mdCode(f.Evidence)))
+				}
+			}
+			if len(extra) > 0 {
+				ew.printf("\n%s\n", strings.Join(extra, "\n"))
+			}
+		}
+		for _, e := range im.Errors {
+			ew.printf("\n> **Error:** %s\n", mdText(problemText(e)))
+		}
+		if len(im.Warnings) > 0 {
+			ew.printf("\n<details><summary>%d warning%s</summary>\n\n", len(im.Warnings), plural(len(im.Warnings)))
+			for _, wn := range im.Warnings {
+				ew.printf("- %s\n", mdText(problemText(wn)))
+			}
+			ew.printf("\n</details>\n")
+		}
+	}
+	return ew.err
+}
+
+// mdText escapes text for a Markdown table cell.
+func mdText(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := strings.NewReplacer(`\`, `\\`, "|", `\|`, "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`)
+	return r.Replace(s)
+}
+
+// mdCode makes s safe inside a `code span` in a table cell.
+func mdCode(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	return strings.NewReplacer("`", "'", "|", `\|`).Replace(s)
+}

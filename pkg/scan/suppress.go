@@ -1,0 +1,127 @@
+package scan
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/layerscan/layerscan/pkg/report"
+)
+
+// Suppressions are finding fingerprints to leave out of reports, each with
+// where it came from (".layerscanignore:3", "baseline report.json").
+type Suppressions map[string]string
+
+// fingerprintLen is the length of detect.Fingerprint's hex string.
+const fingerprintLen = 32
+
+func isFingerprint(s string) bool {
+	if len(s) != fingerprintLen {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// LoadIgnoreFile reads a .layerscanignore: one finding fingerprint per
+// line, optionally followed by a # comment; blank lines and lines that are
+// only a comment are skipped. Anything else is an error naming the line.
+func LoadIgnoreFile(path string, into Suppressions) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return readIgnore(f, path, into)
+}
+
+func readIgnore(r io.Reader, name string, into Suppressions) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		line = strings.ToLower(strings.TrimSpace(line))
+		if line == "" {
+			continue
+		}
+		if !isFingerprint(line) {
+			return fmt.Errorf("%s:%d: not a finding fingerprint (%d hex characters, as in a report's \"fingerprint\")", name, n, fingerprintLen)
+		}
+		into[line] = fmt.Sprintf("%s:%d", name, n)
+	}
+	return sc.Err()
+}
+
+// LoadBaseline reads the fingerprints of every finding in an earlier
+// layerscan/v1 JSON report.
+func LoadBaseline(path string, into Suppressions) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var rep struct {
+		Schema string `json:"schema"`
+		Images []struct {
+			Findings []struct {
+				Fingerprint string `json:"fingerprint"`
+			} `json:"findings"`
+		} `json:"images"`
+	}
+	if err := json.NewDecoder(io.LimitReader(f, 1<<30)).Decode(&rep); err != nil {
+		return fmt.Errorf("baseline %s: not a layerscan JSON report: %v", path, err)
+	}
+	if rep.Schema != report.Schema {
+		return fmt.Errorf("baseline %s: schema %q, want %q", path, rep.Schema, report.Schema)
+	}
+	for _, im := range rep.Images {
+		for _, fd := range im.Findings {
+			if isFingerprint(fd.Fingerprint) {
+				into[fd.Fingerprint] = "baseline " + path
+			}
+		}
+	}
+	return nil
+}
+
+// suppress removes the findings whose fingerprint is in sup, and returns
+// the findings kept and how many were removed.
+func suppress(fs []report.Finding, sup Suppressions) ([]report.Finding, int) {
+	if len(sup) == 0 {
+		return fs, 0
+	}
+	kept := fs[:0]
+	n := 0
+	for _, f := range fs {
+		if _, ok := sup[f.Fingerprint]; ok {
+			n++
+			continue
+		}
+		kept = append(kept, f)
+	}
+	return kept, n
+}
+
+// applySuppressions drops suppressed findings from an image report and
+// says how many in a warning.
+func (s *Scanner) applySuppressions(im *report.Image) {
+	var n int
+	im.Findings, n = suppress(im.Findings, s.opts.Suppress)
+	if n > 0 {
+		im.Warnings = append(im.Warnings, report.Problem{
+			Message: fmt.Sprintf("%d finding(s) suppressed by fingerprint (.layerscanignore / --ignore / --baseline)", n),
+		})
+	}
+}
