@@ -26,6 +26,11 @@ var hostMaterial = []struct {
 func (d *Detector) refine(path, data string, f *Finding) bool {
 	switch f.RuleID {
 	case "private-key":
+		if !hasKeyBody(f.Secret) {
+			// PEM markers with no key between them: the strings of TLS
+			// libraries (libgnutls, libcrypto) hold the markers alone.
+			return false
+		}
 		kind, enc := keyInfo(f.Secret)
 		f.Note = kind + ", " + enc
 		if strings.HasPrefix(enc, "encrypted") && SeverityRank(f.Severity) > SeverityRank("medium") {
@@ -63,8 +68,39 @@ func (d *Detector) refine(path, data string, f *Finding) bool {
 		if !keepGeneric(f.Secret) {
 			return false
 		}
+	case "sourcegraph-access-token":
+		// gitleaks' rule also takes any bare 40-hex string once the word
+		// "sourcegraph" is near: that is a SHA-1 digest far more often than
+		// a token (apt's Packages index has thousands). Only the sgp_
+		// forms identify a Sourcegraph token.
+		if !strings.HasPrefix(strings.ToLower(f.Secret), "sgp_") {
+			return false
+		}
 	}
 	return true
+}
+
+// hasKeyBody tells whether a matched PEM block holds a key: at least 64
+// base64 characters on the lines between its BEGIN and END markers, and
+// little else.
+func hasKeyBody(block string) bool {
+	lines := strings.Split(block, "\n")
+	var b64, other int
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "-----") || strings.Contains(l, ": ") {
+			continue // markers and RFC 1421 headers (Proc-Type, DEK-Info)
+		}
+		for _, c := range l {
+			switch {
+			case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/', c == '=':
+				b64++
+			default:
+				other++
+			}
+		}
+	}
+	return b64 >= 64 && other*10 <= b64
 }
 
 func quoteNote(s string) string {

@@ -272,3 +272,33 @@ func TestGenericThresholds(t *testing.T) {
 		}
 	}
 }
+
+func TestRefineDropsNoise(t *testing.T) {
+	d, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A Debian Packages index: SHA-1 digests near the word "sourcegraph".
+	packages := "Package: sourcegraph-cli\nDescription: sourcegraph command line\nSHA1: 4f2a9c0e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39\n"
+	for _, f := range d.Scan("/var/lib/apt/lists/x_Packages", []byte(packages), 1) {
+		if f.RuleID == "sourcegraph-access-token" {
+			t.Errorf("a SHA-1 digest reported as a Sourcegraph token: %+v", f.RuleID)
+		}
+	}
+	// A real-shaped token still fires.
+	tok := "SRC_ACCESS_TOKEN=sgp_" + "9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c" + "\n"
+	found := false
+	for _, f := range d.Scan("/app/.env", []byte(tok), 1) {
+		found = found || f.RuleID == "sourcegraph-access-token"
+	}
+	if !found {
+		t.Error("an sgp_ token must still be found")
+	}
+	// PEM markers from a TLS library's strings, with other strings between.
+	markers := "-----BEGIN RSA PRIVATE KEY-----\nunable to load private key from file\nerror reading the PEM header %s in %s\n-----END RSA PRIVATE KEY-----\n"
+	for _, f := range d.ScanBinary("/usr/lib/libgnutls.so.30", []byte(markers)) {
+		if f.RuleID == "private-key" {
+			t.Errorf("PEM markers without a key body reported: %+v", f.Note)
+		}
+	}
+}
