@@ -21,6 +21,9 @@ type expectation struct {
 	Status      string `json:"status"`
 	Rule        string `json:"rule"`
 	Source      string `json:"source"`
+	// ArchivePath and Encoding, when given, must match too.
+	ArchivePath []string `json:"archive_path"`
+	Encoding    string   `json:"encoding"`
 }
 
 // TestBuildahCases scans every image of the buildah corpus and checks the
@@ -68,6 +71,14 @@ func TestBuildahCases(t *testing.T) {
 				}
 				// The finding's layer is the one the expected instruction made.
 				for _, f := range im.Findings {
+					if f.Source == source && f.Path == w.Path && f.Rule == w.Rule {
+						if len(w.ArchivePath) > 0 && strings.Join(f.ArchivePath, "!") != strings.Join(w.ArchivePath, "!") {
+							t.Errorf("%s: archive_path %v, want %v", w.Path, f.ArchivePath, w.ArchivePath)
+						}
+						if w.Encoding != "" && f.Encoding != w.Encoding {
+							t.Errorf("%s: encoding %q, want %q", w.Path, f.Encoding, w.Encoding)
+						}
+					}
 					if source != "config" && f.Source == source && f.Path == w.Path && f.Rule == w.Rule && !strings.Contains(f.Layer.CreatedBy, w.Instruction) {
 						t.Errorf("%s: layer %d created_by %q, want it to contain %q", w.Path, f.Layer.Index, f.Layer.CreatedBy, w.Instruction)
 					}
