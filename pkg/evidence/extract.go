@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/walk"
@@ -42,6 +43,14 @@ func (o Options) maxEntries() int {
 // written. At most the tar header's size is copied. The layer's digests are
 // not checked: Extract stops reading at the file.
 func Extract(ctx context.Context, layer fetch.Layer, path string, w io.Writer, opts Options) error {
+	if outer, chain := SplitMember(path); len(chain) > 0 {
+		// PATH!member: a file inside a (nested) archive — unless the layer
+		// holds a file whose own name has a "!".
+		err := extractMember(ctx, layer, outer, chain, w, opts)
+		if !errors.Is(err, ErrNotFound) || !strings.HasPrefix(err.Error(), walk.CleanPath(outer)+" is not in layer") {
+			return err
+		}
+	}
 	want := walk.CleanPath(path)
 	seen := map[string]walk.Entry{} // earlier entries, for hardlink targets
 	_, e, err := find(ctx, layer, opts, func(_ int, e walk.Entry) (bool, error) {

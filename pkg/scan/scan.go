@@ -175,7 +175,7 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 	out.Findings = s.findings(col.findings, out.Layers, lc)
 	for i := range out.Findings {
 		f := &out.Findings[i]
-		f.Evidence = evidence.Command(img.Source, f.Layer.Index, f.Path)
+		f.Evidence = evidence.Command(img.Source, f.Layer.Index, evidence.JoinMember(f.Path, f.ArchivePath))
 		if img.Platform != "" && img.Platform != "linux/amd64" {
 			f.Evidence += " --platform " + img.Platform
 		}
