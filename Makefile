@@ -11,7 +11,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -tags=$(TAGS))
 # The sample image for the demo: generated, shipped in testdata.
 DEMO_IMAGE ?= oci-archive:testdata/images/lifecycle.oci.tar
 
-.PHONY: all build demo test test-deps lint generate bench accuracy clean
+.PHONY: all build demo test test-deps lint generate bench bench-sweep accuracy clean
 
 all: build
 
@@ -34,9 +34,35 @@ lint:
 test: test-deps lint
 	LAYERSCAN_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 20m ./...
 
-## bench: Go benchmarks of the walker and the detector (see docs/benchmarks.md).
+## fuzz: every native Go fuzz target for FUZZTIME each (crashers land in the
+## package's testdata/fuzz and become regression tests that `make test` runs).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./pkg/history:FuzzLifecycle ./pkg/history:FuzzNormalize \
+	./pkg/walk:FuzzWalkLayer ./pkg/walk:FuzzNestedArchive \
+	./pkg/fetch:FuzzOCIMetadata ./pkg/fetch:FuzzDockerArchive \
+	./pkg/detect:FuzzConfigFile
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+## bench: Go benchmarks of the walker and the detector, and with IMAGE=path
+## (an OCI archive or docker save tar) the whole-process comparison of
+## scripts/bench-image.sh: layerscan beside the gunzip floor and trivy, if
+## on PATH (see docs/benchmarks.md).
+IMAGE ?=
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./pkg/walk/ ./pkg/detect/
+	@if [ -n "$(IMAGE)" ]; then $(MAKE) --no-print-directory build && LAYERSCAN=$(BIN) bash scripts/bench-image.sh "$(IMAGE)"; fi
+
+BENCH_LAYER_KB ?= 4096
+## bench-sweep: a local registry with 200+ tags over 40+ repositories swept twice
+## (wall time, bytes downloaded; docs/benchmarks.md, "Registry sweeps").
+bench-sweep: test-deps
+	LAYERSCAN_REQUIRE_TOOLS=1 LAYERSCAN_BENCH_SWEEP=1 LAYERSCAN_BENCH_LAYER_KB=$(BENCH_LAYER_KB) $(GO) test -count=1 -run '^TestBenchSweep$$' -v ./cmd/layerscan/ | grep -E '^(bench-sweep|--- |ok|FAIL)'
 
 ## accuracy: recall, precision, layer and status accuracy over the buildah corpus.
 accuracy: test-deps

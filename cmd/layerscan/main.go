@@ -19,6 +19,9 @@ func main() {
 	os.Exit(code)
 }
 
+// exitInterrupted is the exit status after SIGINT or SIGTERM (128+SIGINT).
+const exitInterrupted = 130
+
 // run executes the command line and returns the exit status.
 func run(ctx context.Context, args []string) int {
 	root := newRootCmd()
@@ -28,6 +31,11 @@ func run(ctx context.Context, args []string) int {
 	switch {
 	case err == nil:
 		return 0
+	case ctx.Err() != nil:
+		// SIGINT/SIGTERM: the context was cancelled, the run unwound and
+		// its deferred clean-ups ran (temporary files are unlinked).
+		fmt.Fprintln(os.Stderr, "layerscan: interrupted")
+		return exitInterrupted
 	case errors.As(err, &ex):
 		if ex.msg != "" {
 			fmt.Fprintln(os.Stderr, "layerscan: "+ex.msg)

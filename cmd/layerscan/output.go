@@ -21,7 +21,7 @@ import (
 )
 
 // formats are the values --format takes.
-var formats = []string{"table", "json", "sarif", "csv", "markdown", "template"}
+var formats = []string{"table", "json", "sarif", "csv", "markdown", "template", "html"}
 
 // outputOptions are the flags about how results are written and gated.
 type outputOptions struct {
@@ -74,7 +74,7 @@ func (v *formatValue) Set(s string) error {
 	return nil
 }
 
-const formatUsage = "output format: table, json, sarif, csv, markdown or template; repeat as FORMAT=FILE for several outputs in one run"
+const formatUsage = "output format: table, json, sarif, csv, markdown, template or html; repeat as FORMAT=FILE for several outputs in one run"
 
 // outputs resolves the outputs of a scan: every --format, with the main
 // one going to -o FILE or stdout.
@@ -177,6 +177,8 @@ func (o *outputOptions) writeReportTo(w io.Writer, format string, rep *report.Re
 		err = report.WriteMarkdown(bw, rep)
 	case "template":
 		err = report.WriteTemplate(bw, rep, o.tmpl)
+	case "html":
+		err = report.WriteHTML(bw, rep)
 	default:
 		err = report.WriteTableOptions(bw, rep, table)
 	}

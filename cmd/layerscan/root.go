@@ -92,7 +92,8 @@ keys are flag names). Precedence: flag > environment > config file.`,
 	root.PersistentFlags().String("config-file", "", "YAML file of flag defaults (default ~/.config/layerscan/config.yaml; LAYERSCAN_CONFIG_FILE)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return applyDefaults(cmd) }
 	root.DisableAutoGenTag = true
-	root.AddCommand(newScanCmd(opts), newVersionCmd(opts), newExtractCmd(opts), newLsCmd(opts), newHistoryCmd(opts), newManCmd(root))
+	root.AddCommand(newScanCmd(opts), newVersionCmd(opts), newExtractCmd(opts), newLsCmd(opts), newHistoryCmd(opts), newManCmd(root),
+		newSweepCmd(opts), newReportCmd(opts))
 	return root
 }
 

@@ -128,6 +128,7 @@ func (o *scanOptions) fetchOptions(cmd *cobra.Command) ([]fetch.Option, error) {
 		fetch.WithPlatform(o.platform), fetch.WithInsecure(o.insecure), fetch.WithJobs(o.jobs),
 		fetch.WithUserAgent("layerscan/" + toolVersion()),
 	}
+	fopts = append(fopts, o.wlk.fetchOptions()...)
 	switch {
 	case o.passwordStdin && o.username == "":
 		return nil, usageErr("--password-stdin needs --username")

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"time"
+
 	"github.com/spf13/pflag"
 
+	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/scan"
 	"github.com/layerscan/layerscan/pkg/walk"
 )
@@ -16,6 +19,15 @@ type walkOptions struct {
 	archiveRatio   int64
 	archiveEntries int
 	archiveMemory  int64
+
+	// Bounds on what an image can make layerscan read (docs/security.md).
+	maxEntries      int
+	limits          walk.Limits
+	maxMetadata     int64
+	maxLayers       int
+	maxHistory      int
+	maxImageEntries int
+	timeout         time.Duration
 }
 
 func (o *walkOptions) register(f *pflag.FlagSet) {
@@ -27,6 +39,24 @@ func (o *walkOptions) register(f *pflag.FlagSet) {
 	f.Int64Var(&o.archiveRatio, "archive-max-ratio", walk.DefaultArchiveMaxRatio, "largest decompressed/compressed ratio of an archive member past its first MiB")
 	f.IntVar(&o.archiveEntries, "archive-max-entries", walk.DefaultArchiveMaxEntries, "most members read from one archive")
 	f.Int64Var(&o.archiveMemory, "archive-memory", walk.DefaultArchiveMemory, "bytes of zip archives held in memory at once; larger ones go to an unlinked 0600 temp file")
+
+	f.IntVar(&o.maxEntries, "max-entries", walk.DefaultMaxEntries, "most tar entries read from one layer")
+	f.IntVar(&o.limits.MaxPathLen, "max-path-len", walk.DefaultMaxPathLen, "longest entry path kept, in bytes (longer ones are recorded cut, with a warning)")
+	f.IntVar(&o.limits.MaxPathDepth, "max-path-depth", walk.DefaultMaxPathDepth, "most directories deep an entry path is kept (deeper ones are recorded cut, with a warning)")
+	f.Int64Var(&o.limits.MaxLayerSize, "max-layer-size", walk.DefaultMaxLayerSize, "most uncompressed bytes read from one layer")
+	f.Int64Var(&o.limits.MaxImageSize, "max-image-size", walk.DefaultMaxImageSize, "most uncompressed bytes read from all the layers of one image")
+	f.Int64Var(&o.limits.MaxLayerRatio, "max-layer-ratio", walk.DefaultMaxLayerRatio, "largest uncompressed/stored ratio of a layer (and of the image) past its first 64 MiB: stops decompression bombs")
+	f.Int64Var(&o.maxMetadata, "max-metadata-size", fetch.DefaultMaxMetadataSize, "largest manifest, index or image config read, in bytes")
+	f.IntVar(&o.maxLayers, "max-layers", fetch.DefaultMaxLayers, "most layers of one image")
+	f.IntVar(&o.maxHistory, "max-history", fetch.DefaultMaxHistory, "most history entries read from an image config")
+	f.IntVar(&o.maxImageEntries, "max-image-archive-entries", fetch.DefaultMaxArchiveEntries, "most entries of a docker-archive or oci-archive file")
+	f.DurationVar(&o.timeout, "timeout", fetch.DefaultTimeout, "per registry request: longest wait for a response, and longest stall of a download")
+}
+
+// fetchOptions are the bounds that apply while opening the image.
+func (o *walkOptions) fetchOptions() []fetch.Option {
+	return []fetch.Option{fetch.WithMaxMetadataSize(o.maxMetadata), fetch.WithMaxLayers(o.maxLayers),
+		fetch.WithMaxHistory(o.maxHistory), fetch.WithMaxArchiveEntries(o.maxImageEntries), fetch.WithTimeout(o.timeout)}
 }
 
 // apply checks the flags and puts them into the scan options.
@@ -46,6 +76,18 @@ func (o *walkOptions) apply(so *scan.Options) error {
 			return usageErr("%s must be at least 1", c.name)
 		}
 	}
+	for _, c := range []struct {
+		name string
+		v    int64
+	}{{"--max-entries", int64(o.maxEntries)}, {"--max-path-len", int64(o.limits.MaxPathLen)}, {"--max-path-depth", int64(o.limits.MaxPathDepth)},
+		{"--max-layer-size", o.limits.MaxLayerSize}, {"--max-image-size", o.limits.MaxImageSize}, {"--max-layer-ratio", o.limits.MaxLayerRatio},
+		{"--max-metadata-size", o.maxMetadata}, {"--max-layers", int64(o.maxLayers)}, {"--max-history", int64(o.maxHistory)},
+		{"--max-image-archive-entries", int64(o.maxImageEntries)}, {"--timeout", int64(o.timeout)}} {
+		if c.v < 1 {
+			return usageErr("%s must be at least 1", c.name)
+		}
+	}
+	so.MaxEntries, so.Limits = o.maxEntries, o.limits
 	if o.archiveDepth < 0 || o.archiveMemory < 0 {
 		return usageErr("%s must not be negative", map[bool]string{true: "--archive-depth", false: "--archive-memory"}[o.archiveDepth < 0])
 	}

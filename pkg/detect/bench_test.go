@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // benchCorpus is realistic text: Go's own sources and docs from GOROOT,
@@ -36,9 +37,13 @@ func benchCorpus(b *testing.B) [][]byte {
 // BenchmarkDetectText reports the detector's throughput (MB/s on one
 // goroutine, so MB per CPU-second) over real source text.
 func BenchmarkDetectText(b *testing.B) {
-	for _, depth := range []int{0, 2} {
-		b.Run("decode="+string(rune('0'+depth)), func(b *testing.B) {
-			d, err := New(Options{MaxDecodeDepth: depth})
+	for _, c := range []struct {
+		name  string
+		depth int
+		plain bool
+	}{{"gitleaks/decode=0", 0, true}, {"gitleaks/decode=2", 2, true}, {"windows/decode=0", 0, false}, {"windows/decode=2", 2, false}} {
+		b.Run(c.name, func(b *testing.B) {
+			d, err := New(Options{MaxDecodeDepth: c.depth, NoWindows: c.plain})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -52,6 +57,53 @@ func BenchmarkDetectText(b *testing.B) {
 			for b.Loop() {
 				for _, f := range files {
 					d.Scan("/src/file.go", f, 1)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDetectDebianText is BenchmarkDetectText over the kind of text a
+// Debian image holds: up to 16 MB of this machine's /usr/share and
+// /usr/lib/python3 text files, 1 MiB at most from each (skipped when absent).
+func BenchmarkDetectDebianText(b *testing.B) {
+	var files [][]byte
+	total := 0
+	for _, root := range []string{"/usr/lib/python3", "/usr/share/doc", "/usr/share/perl", "/usr/share"} {
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || total > 16<<20 {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !d.Type().IsRegular() {
+				return nil
+			}
+			data, err := os.ReadFile(p)
+			if err != nil || len(data) == 0 || !utf8.Valid(data) {
+				return nil
+			}
+			files = append(files, data[:min(len(data), 1<<20)])
+			total += min(len(data), 1<<20)
+			return nil
+		})
+	}
+	if total < 1<<20 {
+		b.Skip("no text under /usr")
+	}
+	for _, c := range []struct {
+		name  string
+		depth int
+		plain bool
+	}{{"gitleaks/decode=0", 0, true}, {"gitleaks/decode=2", 2, true}, {"windows/decode=0", 0, false}, {"windows/decode=2", 2, false}} {
+		b.Run(c.name, func(b *testing.B) {
+			d, err := New(Options{MaxDecodeDepth: c.depth, NoWindows: c.plain})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(total))
+			b.ResetTimer()
+			for b.Loop() {
+				for _, f := range files {
+					d.Scan("/usr/share/file", f, 1)
 				}
 			}
 		})

@@ -44,11 +44,19 @@ type Options struct {
 	// [extend] useDefault = true its rules and allowlists are added to
 	// layerscan's defaults, otherwise they replace them.
 	ConfigFile string
+	// NoWindows turns the keyword-window engine (fast.go) off: every rule
+	// with a keyword hit runs over the whole text, as gitleaks does. The
+	// findings are the same; it exists to measure and to compare.
+	NoWindows bool
 }
 
 // Detector scans text for secrets. It is safe for concurrent use.
 type Detector struct {
-	gl      *gldetect.Detector
+	gl   *gldetect.Detector
+	fast *windowed // nil: plain gitleaks Detect
+	// binFast runs only the rules ScanBinary reports (and the one that can
+	// suppress them), windowed.
+	binFast *windowed
 	ruleset string
 	// pathOnly are the rules that match paths only (no regex).
 	pathOnly map[string]bool
@@ -92,6 +100,10 @@ func New(opts Options) (*Detector, error) {
 		if r.Regex == nil && r.Path != nil {
 			d.pathOnly[id] = true
 		}
+	}
+	if !opts.NoWindows {
+		d.fast = newWindowed(cfg, gl)
+		d.binFast = newBinaryWindowed(cfg, opts.MaxDecodeDepth)
 	}
 	d.ruleset = rulesetFingerprint(cfg, opts, userRaw, d)
 	return d, nil
@@ -151,8 +163,16 @@ func (d *Detector) Scan(path string, data []byte, startLine int) []Finding {
 	if len(data) == 0 {
 		return nil
 	}
+	return d.scan(d.fast, path, data, startLine)
+}
+
+func (d *Detector) scan(w *windowed, path string, data []byte, startLine int) []Finding {
 	raw := unsafe.String(unsafe.SliceData(data), len(data))
-	return d.convert(d.gl.Detect(gldetect.Fragment{Raw: raw, FilePath: path, StartLine: startLine}), path, raw, false)
+	frag := gldetect.Fragment{Raw: raw, FilePath: path, StartLine: startLine}
+	if w != nil {
+		return d.convert(w.detect(frag), path, raw, false)
+	}
+	return d.convert(d.gl.Detect(frag), path, raw, false)
 }
 
 // ScanPath runs the rules that match a file's path alone (such as
@@ -245,12 +265,43 @@ var highConfidence = map[string]bool{
 	"digitalocean-pat": true, "sendgrid-api-token": true, "twilio-api-key": true, "shopify-access-token": true,
 }
 
+// newBinaryWindowed is the windowed engine over the high-confidence rules
+// and gcp-service-account-key (its finding suppresses a private-key one on
+// the same line, see dropYielding): ScanBinary reports the same findings
+// as when every rule runs, since no other rule can drop or change a
+// high-confidence finding (none of them is generic or yields).
+func newBinaryWindowed(cfg config.Config, depth int) *windowed {
+	sub := cfg
+	sub.Rules = map[string]config.Rule{}
+	sub.Keywords = map[string]struct{}{}
+	for id, r := range cfg.Rules {
+		if highConfidence[id] || id == "gcp-service-account-key" {
+			sub.Rules[id] = r
+			for _, k := range r.Keywords {
+				sub.Keywords[strings.ToLower(k)] = struct{}{}
+			}
+		}
+	}
+	sub.OrderedRules = filterOrdered(cfg.OrderedRules, sub.Rules)
+	gl := gldetect.NewDetector(sub)
+	gl.MaxDecodeDepth = depth
+	gl.Redact = 0
+	return newWindowed(sub, gl)
+}
+
 // ScanBinary checks the printable strings of a binary file (data holds
 // them, one per line) against the high-confidence rules only: in compiled
 // code, loose rules match noise.
 func (d *Detector) ScanBinary(path string, data []byte) []Finding {
+	if len(data) == 0 {
+		return nil
+	}
+	w := d.binFast
+	if w == nil {
+		w = d.fast
+	}
 	var out []Finding
-	for _, f := range d.Scan(path, data, 1) {
+	for _, f := range d.scan(w, path, data, 1) {
 		if highConfidence[f.RuleID] {
 			f.Line = 0
 			out = append(out, f)

@@ -355,7 +355,7 @@ func genericSecretAssignment() ruleDef {
 	r := newRule("generic-secret-assignment",
 		"A high-entropy value assigned to a secret-like name (password, secret, token, api_key, …).",
 		`(?i)([a-z0-9_.-]{0,40}(?:passw(?:or)?d|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|credentials?)[a-z0-9_.-]{0,20})["']?[ \t]{0,3}(?:=|:=|:|=>)[ \t]{0,3}["'\x60]?([A-Za-z0-9+/=_.~!@#%^&*-]{8,200})(?:["'\x60\s;,]|$)`,
-		"passw", "passphrase", "secret", "token", "apikey", "api_key", "api-key", "api.key", "accesskey", "access_key", "access-key", "private_key", "privatekey", "private-key", "credential")
+		"passw", "passphrase", "secret", "token", "apikey", "api_key", "api-key", "api.key", "accesskey", "access_key", "access-key", "access.key", "private_key", "privatekey", "private-key", "private.key", "credential")
 	r.SecretGroup = 2
 	return ruleDef{
 		rule: r, severity: "medium", yields: true,

@@ -77,6 +77,7 @@ func dockerImage(idx *archiveIndex, e dockerManifestEntry, o Options) (*Image, e
 		ConfigDigest: v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sum)},
 		RawConfig:    rawCfg,
 		Config:       cfg,
+		Warnings:     boundHistory(cfg, o),
 		Platform:     platformOf(cfg),
 	}
 	if len(e.RepoTags) > 0 {
@@ -85,11 +86,17 @@ func dockerImage(idx *archiveIndex, e dockerManifestEntry, o Options) (*Image, e
 	for i, name := range e.Layers {
 		name := name
 		ent, err := idx.lookup(name)
+		size := ent.size
 		if err != nil {
-			return nil, fmt.Errorf("layer %d: %w", i, err)
+			// A manifest naming a missing member fails that layer alone,
+			// when it is read (as a missing OCI blob does).
+			size = -1
 		}
-		l := Layer{Index: i, Size: ent.size, open: func() (io.ReadCloser, error) {
+		l := Layer{Index: i, Size: size, open: func() (io.ReadCloser, error) {
 			rc, _, err := idx.open(name)
+			if err != nil {
+				return nil, fmt.Errorf("layer %d of the archive: %w", i, err)
+			}
 			return rc, err
 		}}
 		if i < len(cfg.RootFS.DiffIDs) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -92,6 +93,9 @@ type Image struct {
 	Annotations map[string]string
 	// Layers are the image's layers, base first.
 	Layers []Layer
+	// Warnings are problems with the image's metadata that did not stop
+	// it being read (a bound crossed).
+	Warnings []string
 }
 
 // Source is an opened image source holding one or more images. Close
@@ -137,6 +141,14 @@ type Options struct {
 	MaxArchiveEntries int
 	// MaxLayers bounds the number of layers of one image.
 	MaxLayers int
+	// MaxHistory bounds the history entries kept from a config.
+	MaxHistory int
+	// Timeout bounds a registry request's wait for its response headers
+	// and each stall of a response body.
+	Timeout time.Duration
+	// BlobAttempts bounds how many times a registry layer blob is
+	// requested when its download breaks off (resumed where it stopped).
+	BlobAttempts int
 	// UserAgent is sent to registries.
 	UserAgent string
 }
@@ -175,6 +187,9 @@ func makeOptions(opts []Option) Options {
 		MaxMetadataSize:   DefaultMaxMetadataSize,
 		MaxArchiveEntries: DefaultMaxArchiveEntries,
 		MaxLayers:         DefaultMaxLayers,
+		MaxHistory:        DefaultMaxHistory,
+		Timeout:           DefaultTimeout,
+		BlobAttempts:      DefaultBlobAttempts,
 	}
 	for _, opt := range opts {
 		opt(&o)

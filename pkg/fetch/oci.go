@@ -226,6 +226,7 @@ func ociImage(s blobStore, d v1.Descriptor, o Options) (*Image, error) {
 		ConfigDigest: m.Config.Digest,
 		RawConfig:    rawCfg,
 		Config:       cfg,
+		Warnings:     boundHistory(cfg, o),
 		Platform:     platformOf(cfg),
 		Annotations:  m.Annotations,
 	}

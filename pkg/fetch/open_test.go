@@ -378,10 +378,16 @@ func TestDockerArchiveLayerLinks(t *testing.T) {
 			{[]tarMember{{name: "b/layer.tar", typ: tar.TypeSymlink, link: "../../../../etc/passwd"}}, "etc/passwd"},
 			{[]tarMember{{name: "b/layer.tar", typ: tar.TypeDir}}, "not a regular file"},
 		} {
+			// The image opens; the layer fails alone, when read.
 			p := write(append(append(append([]tarMember{}, base...), tt.ms...), manifest("b/layer.tar"))...)
-			_, err := fetch.Open(context.Background(), p)
+			img := onlyImage(t, open(t, p))
+			if _, err := img.Layers[0].Open(); err != nil {
+				t.Errorf("%+v: layer 0: %v", tt.ms, err)
+			}
+			rc, err := img.Layers[1].Open()
 			if err == nil {
-				t.Errorf("%+v: opened", tt.ms)
+				rc.Close()
+				t.Errorf("%+v: layer 1 opened", tt.ms)
 				continue
 			}
 			if !strings.Contains(err.Error(), "layer 1") || !strings.Contains(err.Error(), tt.want) {
@@ -391,7 +397,8 @@ func TestDockerArchiveLayerLinks(t *testing.T) {
 	})
 	t.Run("missing layer", func(t *testing.T) {
 		p := write(append(append([]tarMember{}, base...), manifest("nope/layer.tar"))...)
-		_, err := fetch.Open(context.Background(), p)
+		img := onlyImage(t, open(t, p))
+		_, err := img.Layers[1].Open()
 		if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "nope/layer.tar") {
 			t.Errorf("%v: want a not-exist error naming nope/layer.tar", err)
 		}

@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -39,6 +40,10 @@ func remoteOptions(ctx context.Context, o Options) []remote.Option {
 		}
 		tr = t
 	}
+	if o.Timeout > 0 {
+		tr = &timeoutTransport{base: tr, d: o.Timeout}
+	}
+	tr = retryAfterTransport{base: tr}
 	ropts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithTransport(tr),
@@ -68,7 +73,11 @@ func openRemote(ctx context.Context, target string, o Options) (*Source, error) 
 		return nil, fmt.Errorf("%w %q: %v", ErrBadReference, target, err)
 	}
 	ropts := remoteOptions(ctx, o)
-	desc, err := remote.Get(ref, ropts...)
+	var desc *remote.Descriptor
+	err = retry(ctx, o.BlobAttempts, transient, func() (err error) {
+		desc, err = remote.Get(ref, ropts...)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("fetching %s: %w", ref, classifyRemote(err))
 	}
@@ -94,22 +103,24 @@ func openRemote(ctx context.Context, target string, o Options) (*Source, error) 
 			if !c.MediaType.IsImage() {
 				continue
 			}
-			img, err := idx.Image(c.Digest)
-			if err != nil {
-				return nil, fmt.Errorf("reading %s@%s: %w", ref, c.Digest, classifyRemote(err))
+			fresh := func() (img v1.Image, err error) {
+				err = retry(ctx, o.BlobAttempts, transient, func() (err error) {
+					img, err = idx.Image(c.Digest)
+					if err == nil {
+						_, err = img.Manifest()
+					}
+					return err
+				})
+				return img, err
 			}
-			fi, err := remoteImage(ref.String(), c.Digest, img, o)
+			fi, err := remoteImage(ctx, ref.String(), c.Digest, fresh, o)
 			if err != nil {
 				return nil, fmt.Errorf("reading %s@%s: %w", ref, c.Digest, err)
 			}
 			src.Images = append(src.Images, fi)
 		}
 	case desc.MediaType.IsImage() || desc.MediaType == "":
-		img, err := desc.Image()
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", ref, classifyRemote(err))
-		}
-		fi, err := remoteImage(ref.String(), desc.Digest, img, o)
+		fi, err := remoteImage(ctx, ref.String(), desc.Digest, desc.Image, o)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", ref, err)
 		}
@@ -120,7 +131,13 @@ func openRemote(ctx context.Context, target string, o Options) (*Source, error) 
 	return src, nil
 }
 
-func remoteImage(ref string, digest v1.Hash, img v1.Image, o Options) (*Image, error) {
+// remoteImage reads an image's metadata; fresh gives a new v1.Image each
+// call (the registry client caches a config once read, even a broken one).
+func remoteImage(ctx context.Context, ref string, digest v1.Hash, fresh func() (v1.Image, error), o Options) (*Image, error) {
+	img, err := fresh()
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", classifyRemote(err))
+	}
 	m, err := img.Manifest()
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", classifyRemote(err))
@@ -131,11 +148,27 @@ func remoteImage(ref string, digest v1.Hash, img v1.Image, o Options) (*Image, e
 	if len(m.Layers) > o.MaxLayers {
 		return nil, fmt.Errorf("%d layers, more than the %d allowed", len(m.Layers), o.MaxLayers)
 	}
-	rawCfg, err := img.RawConfigFile()
+	var rawCfg []byte
+	tries := 0
+	err = retry(ctx, o.BlobAttempts, transient, func() (err error) {
+		if tries++; tries > 1 {
+			if img, err = fresh(); err != nil {
+				return err
+			}
+		}
+		rawCfg, err = img.RawConfigFile()
+		if err == nil && m.Config.Digest.Algorithm == "sha256" {
+			// A body cut short must not pass for the config.
+			if got, _, _ := v1.SHA256(bytes.NewReader(rawCfg)); got != m.Config.Digest {
+				err = fmt.Errorf("config digest mismatch: manifest says %s, content is %s", m.Config.Digest, got)
+			}
+		}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", classifyRemote(err))
 	}
-	cfg, err := img.ConfigFile()
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawCfg))
 	if err != nil {
 		return nil, fmt.Errorf("%w: parsing config: %v", ErrNotImage, err)
 	}
@@ -149,13 +182,14 @@ func remoteImage(ref string, digest v1.Hash, img v1.Image, o Options) (*Image, e
 		ConfigDigest: m.Config.Digest,
 		RawConfig:    rawCfg,
 		Config:       cfg,
+		Warnings:     boundHistory(cfg, o),
 		Platform:     platformOf(cfg),
 		Annotations:  m.Annotations,
 	}
 	for i, l := range layers {
 		l := l
 		fl := Layer{Index: i, Size: -1, open: func() (io.ReadCloser, error) {
-			rc, err := l.Compressed()
+			rc, err := newResumingBlob(ctx, o.BlobAttempts, transient, l.Compressed)
 			if err != nil {
 				return nil, classifyRemote(err)
 			}
@@ -226,4 +260,15 @@ func redactText(s string) string {
 		fields[i] = strings.Replace(f, trimmed, u.String(), 1)
 	}
 	return strings.Join(fields, " ")
+}
+
+// transient says whether a registry error is worth another request: not
+// an HTTP status (the registry client has retried those already, with
+// backoff), a certificate problem, or a cancelled context.
+func transient(err error) bool {
+	var te *transport.Error
+	var ce *tls.CertificateVerificationError
+	var ua *x509.UnknownAuthorityError
+	return !errors.As(err, &te) && !errors.As(err, &ce) && !errors.As(err, &ua) &&
+		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }

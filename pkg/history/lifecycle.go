@@ -95,13 +95,15 @@ func NewLifecycle(layers [][]walk.Entry) *Lifecycle {
 				if parent != nil && parent.children[name] != nil {
 					lc.hide(parent.children[name], i, Deleted)
 					delete(parent.children, name)
+				} else {
+					lc.warn("layer %d: whiteout for %s, which is not in the layers below: it deletes nothing", i, e.Target)
 				}
 			}
 		}
 		seen := map[string]bool{}
 		for j, e := range entries {
-			if e.Kind == walk.Opaque || e.Kind == walk.Whiteout {
-				continue
+			if e.Kind == walk.Opaque || e.Kind == walk.Whiteout || (e.Path == "/" && e.Kind != walk.Dir) {
+				continue // the walker warned about a non-directory at the root
 			}
 			if e.Kind != walk.Dir && seen[e.Path] {
 				lc.warn("layer %d has %s more than once; the last entry wins", i, e.Path)
@@ -142,17 +144,15 @@ func (lc *Lifecycle) apply(root *node, layer, idx int, e walk.Entry) {
 		}
 		n = n.child(p, true)
 	}
-	if old := n.occ; old != nil {
-		switch {
-		case old.kind == walk.Dir && e.Kind == walk.Dir:
-		case old.kind == walk.Dir:
-			// A directory replaced by a file takes its contents with it.
-			for name, c := range n.children {
-				lc.hide(c, layer, Deleted)
-				delete(n.children, name)
-			}
-		default:
-			lc.setFate(old, Fate{Status: Overwritten, By: layer})
+	if old := n.occ; old != nil && old.kind != walk.Dir {
+		lc.setFate(old, Fate{Status: Overwritten, By: layer})
+	}
+	if e.Kind != walk.Dir {
+		// A directory replaced by a file takes its contents with it, be
+		// it an entry of its own or only implied by the paths under it.
+		for name, c := range n.children {
+			lc.hide(c, layer, Deleted)
+			delete(n.children, name)
 		}
 	}
 	occ := &occupant{key: key{layer, idx}, kind: e.Kind}

@@ -35,6 +35,21 @@ type Image struct {
 	Errors       []Problem  `json:"errors"`
 	Warnings     []Problem  `json:"warnings,omitempty"`
 	Stats        ImageStats `json:"stats"`
+	// Base, when known, is where the base image ends: layers
+	// 0..Base.Layers-1 are the base image's.
+	Base *BaseImage `json:"base,omitempty"`
+}
+
+// BaseImage names the base image an image was built FROM and how many of
+// its layers are the base's.
+type BaseImage struct {
+	Name   string `json:"name,omitempty"`
+	Digest string `json:"digest,omitempty"`
+	// Layers is the number of the base image's layers.
+	Layers int `json:"layers"`
+	// Source says how the boundary was found: annotation,
+	// history-comment, created-time-gap or base-image.
+	Source string `json:"source,omitempty"`
 }
 
 // Layer describes one layer and the step that made it.
@@ -109,6 +124,9 @@ type Finding struct {
 	// removed-in-later-layer, …) and Remediation what to do about it.
 	Cause       string `json:"cause,omitempty"`
 	Remediation string `json:"remediation,omitempty"`
+	// New marks a finding that was not in the previous sweep of the same
+	// image (set by layerscan sweep; absent in a single scan).
+	New bool `json:"new,omitempty"`
 }
 
 // Problem is an error or warning, for the image or one of its layers.

@@ -28,6 +28,8 @@ type Options struct {
 	MaxFileSize int64
 	// MaxEntries bounds the tar entries of one layer.
 	MaxEntries int
+	// Limits bound decompressed layer sizes and path shapes (issue 9).
+	Limits walk.Limits
 	// Binaries is what is done with binary files: walk.BinaryStrings (the
 	// default), walk.BinarySkip or walk.BinaryFull.
 	Binaries walk.BinaryMode
@@ -88,34 +90,34 @@ func (c *collector) add(layer, entry int, path string, fs []detect.Finding) {
 // layer are recorded in the report; the error is for a cancelled run.
 func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, error) {
 	start := time.Now()
-	steps, infos, histWarnings := history.Map(img.Config, len(img.Layers))
-
-	col := &collector{}
-	wopts := walk.Options{
-		Jobs:        s.opts.Jobs,
-		Workers:     s.opts.Workers,
-		MaxFileSize: s.opts.MaxFileSize,
-		MaxEntries:  s.opts.MaxEntries,
-		Accept: func(layer, entry int, e *walk.Entry, head []byte) bool {
-			return s.accept(col, layer, entry, e.Path, nil, head)
-		},
-		AcceptMember: func(layer, entry int, e *walk.Entry, chain []string, head []byte) bool {
-			return s.accept(col, layer, entry, e.Path, chain, head)
-		},
-		Archives: s.archiveOptions(),
-		Binaries: s.binaryMode(),
-	}
-	results, err := walk.Walk(ctx, img.Layers, wopts, func(_ context.Context, c *walk.Chunk) error {
-		s.scanChunk(col, c)
-		return nil
-	})
+	results, err := s.ScanLayers(ctx, img.Layers)
 	if err != nil {
 		return nil, err
 	}
+	out := s.Assemble(img, results)
+	out.Stats.DurationMS = time.Since(start).Milliseconds()
+	return out, nil
+}
 
-	entries := make([][]walk.Entry, len(results))
-	for i, r := range results {
-		entries[i] = r.Entries
+// Assemble builds the report of img from the results of its layers (one
+// per layer, in order; from ScanLayers or from a cache): the fates of the
+// files, the findings attributed to this image's layer indexes and
+// instructions, the config and history findings, causes and suppressions.
+// A nil result is a layer that was not scanned. Stats.DurationMS is left
+// to the caller.
+func (s *Scanner) Assemble(img *fetch.Image, results []*LayerResult) *report.Image {
+	steps, infos, histWarnings := history.Map(img.Config, len(img.Layers))
+	histWarnings = append(img.Warnings, histWarnings...) // fetch's bounds crossed (--max-history)
+	results = append([]*LayerResult(nil), results...)
+	for len(results) < len(img.Layers) {
+		results = append(results, nil)
+	}
+	entries := make([][]walk.Entry, len(img.Layers))
+	for i := range img.Layers {
+		if results[i] == nil {
+			results[i] = errLayer("layer not scanned")
+		}
+		entries[i] = walkEntries(results[i].Entries)
 	}
 	lc := history.NewLifecycle(entries)
 
@@ -131,16 +133,16 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 	if out.Digest == "" {
 		out.Digest = out.ConfigDigest
 	}
-	red := s.redactor(col)
+	red := s.redactor(results)
 	for i, l := range img.Layers {
 		r := results[i]
 		digest := l.Digest.String()
 		if l.Digest.Hex == "" {
-			digest = hashString(r.Digest.String())
+			digest = r.Digest
 		}
 		diffID := l.DiffID.String()
 		if l.DiffID.Hex == "" {
-			diffID = hashString(r.DiffID.String())
+			diffID = r.DiffID
 		}
 		size := l.Size
 		if size < 0 {
@@ -152,8 +154,8 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 			CreatedBy: red(info.CreatedBy), Instruction: red(info.Instruction),
 		})
 		idx := i
-		if r.Err != nil {
-			out.Errors = append(out.Errors, report.Problem{Layer: &idx, Message: r.Err.Error()})
+		if r.Err != "" {
+			out.Errors = append(out.Errors, report.Problem{Layer: &idx, Message: r.Err})
 		} else {
 			out.Stats.LayersScanned++
 		}
@@ -172,10 +174,10 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 	for _, w := range lc.Warnings {
 		out.Warnings = append(out.Warnings, report.Problem{Message: w})
 	}
-	out.Findings = s.findings(col.findings, out.Layers, lc)
+	out.Findings = s.findings(results, out.Layers, lc)
 	for i := range out.Findings {
 		f := &out.Findings[i]
-		f.Evidence = evidence.Command(img.Source, f.Layer.Index, evidence.JoinMember(f.Path, f.ArchivePath))
+		f.Evidence = evidence.Command(img.Source, f.Layer.Index, f.Path)
 		if img.Platform != "" && img.Platform != "linux/amd64" {
 			f.Evidence += " --platform " + img.Platform
 		}
@@ -184,25 +186,25 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 	s.Causes(img, out, nil)
 	s.applySuppressions(out)
 	report.SortFindings(out.Findings)
-	out.Stats.DurationMS = time.Since(start).Milliseconds()
-	return out, nil
+	return out
 }
 
 // findings ties raw detector findings to layers and fates, adds the
 // hardlinks through which each file is reachable, and drops the duplicates
 // that overlapping chunks produce.
-func (s *Scanner) findings(raws []raw, layers []report.Layer, lc *history.Lifecycle) []report.Finding {
+func (s *Scanner) findings(results []*LayerResult, layers []report.Layer, lc *history.Lifecycle) []report.Finding {
 	type dedupeKey struct {
 		layer, entry int
 		chain        string
 		rule         string
 		line         int
-		secret       string
+		fingerprint  string
 	}
 	seen := map[dedupeKey]bool{}
 	out := []report.Finding{}
-	add := func(layer, entry int, path string, chain []string, linkTo string, f detect.Finding) {
-		k := dedupeKey{layer, entry, strings.Join(chain, "\x00"), f.RuleID, f.Line, f.Secret}
+	add := func(layer, entry int, path, linkTo string, f *RawFinding) {
+		fp := f.fingerprintAt(path)
+		k := dedupeKey{layer, entry, strings.Join(f.Chain, "\x00"), f.Rule, f.Line, fp}
 		if seen[k] || layer < 0 || layer >= len(layers) {
 			return
 		}
@@ -210,13 +212,13 @@ func (s *Scanner) findings(raws []raw, layers []report.Layer, lc *history.Lifecy
 		l := layers[layer]
 		fate := lc.Fate(layer, entry)
 		rf := report.Finding{
-			Rule: f.RuleID, Description: f.Description, Severity: f.Severity, Encoding: f.Encoding, Note: f.Note, Source: "file",
+			Rule: f.Rule, Description: f.Description, Severity: f.Severity, Encoding: f.Encoding, Note: f.Note, Source: "file",
 			Path: path, Line: f.Line, HardlinkTo: linkTo,
 			Layer:       report.LayerRef{Index: l.Index, Digest: l.Digest, CreatedBy: l.CreatedBy, Instruction: l.Instruction},
 			Status:      string(fate.Status),
-			Secret:      s.secret(f.Secret),
-			Fingerprint: detect.Fingerprint(f.RuleID, memberPath(path, chain), f.Secret),
-			ArchivePath: chain,
+			Secret:      s.rawSecret(f),
+			Fingerprint: fp,
+			ArchivePath: f.Chain,
 		}
 		if fate.By >= 0 && fate.By < len(layers) {
 			by := layers[fate.By]
@@ -224,14 +226,26 @@ func (s *Scanner) findings(raws []raw, layers []report.Layer, lc *history.Lifecy
 		}
 		out = append(out, rf)
 	}
-	for _, r := range raws {
-		add(r.layer, r.entry, r.path, r.chain, "", r.f)
-		for _, a := range lc.Aliases(r.layer, r.entry) {
-			add(a.Layer, a.Entry, a.Path, r.chain, r.path, r.f)
+	for li, r := range results {
+		for i := range r.Findings {
+			f := &r.Findings[i]
+			add(li, f.Entry, f.Path, "", f)
+			for _, a := range lc.Aliases(li, f.Entry) {
+				add(a.Layer, a.Entry, a.Path, f.Path, f)
+			}
 		}
 	}
 	report.SortFindings(out)
 	return out
+}
+
+// rawSecret is the secret of a layer finding as the report shows it; a
+// cached result has only the redacted form.
+func (s *Scanner) rawSecret(f *RawFinding) string {
+	if f.secret == "" {
+		return f.Redacted
+	}
+	return s.secret(f.secret)
 }
 
 func (s *Scanner) secret(v string) string {
@@ -244,14 +258,19 @@ func (s *Scanner) secret(v string) string {
 // redactor returns a function that hides, in history text, the secrets the
 // scan found and every build-argument value (history records them in the
 // clear), unless secrets are to be shown.
-func (s *Scanner) redactor(col *collector) func(string) string {
+//
+// Results read from a cache carry no plaintext: their secrets are hidden
+// from history text only where the detector finds them there.
+func (s *Scanner) redactor(results []*LayerResult) func(string) string {
 	if s.opts.ShowSecrets {
 		return func(t string) string { return t }
 	}
 	secrets := map[string]bool{}
-	for _, r := range col.findings {
-		if len(r.f.Secret) >= 6 {
-			secrets[r.f.Secret] = true
+	for _, r := range results {
+		for _, f := range r.Findings {
+			if len(f.secret) >= 6 {
+				secrets[f.secret] = true
+			}
 		}
 	}
 	list := make([]string, 0, len(secrets))

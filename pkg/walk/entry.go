@@ -3,7 +3,9 @@ package walk
 import (
 	"archive/tar"
 	"path"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind is what a tar entry is in the layer's change set.
@@ -63,8 +65,11 @@ func classify(hdr *tar.Header) (Entry, string) {
 	p := CleanPath(hdr.Name)
 	e := Entry{Path: p, Size: hdr.Size, Mode: hdr.Mode}
 	var warning string
-	if strings.Contains("/"+hdr.Name+"/", "/../") {
-		warning = "entry name climbs out of the root: " + quote(hdr.Name)
+	switch {
+	case strings.Contains("/"+hdr.Name+"/", "/../"):
+		warning = "entry name climbs out of the root: " + quote(hdr.Name) + ", recorded as " + quote(p)
+	case !utf8.ValidString(hdr.Name):
+		warning = "entry name is not valid UTF-8: " + strconv.Quote(hdr.Name)
 	}
 	base, dir := path.Base(p), path.Dir(p)
 	switch {
@@ -95,6 +100,12 @@ func classify(hdr *tar.Header) (Entry, string) {
 		default:
 			e.Kind, e.Size = Other, 0
 		}
+	}
+	if p == "/" && e.Kind != Dir {
+		// "..", "/" or "./" as a file, link or whiteout: nothing a runtime
+		// can put at the root; recorded, but never part of the filesystem.
+		e.Kind, e.Size, e.Target, e.Linkname = Other, 0, "", ""
+		warning = "entry " + quote(hdr.Name) + " names the root directory and is not a directory: ignored"
 	}
 	return e, warning
 }

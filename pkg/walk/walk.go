@@ -11,7 +11,9 @@ import (
 	"hash"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
@@ -27,7 +29,60 @@ const (
 	DefaultOverlap    = 16 << 10
 	DefaultMaxEntries = 500000
 	DefaultMaxPathLen = 4096
+	// DefaultMaxPathDepth bounds the components of an entry's path.
+	DefaultMaxPathDepth = 256
+	// DefaultMaxLayerSize bounds the uncompressed bytes of one layer.
+	DefaultMaxLayerSize = 32 << 30
+	// DefaultMaxImageSize bounds the uncompressed bytes of all the layers
+	// of one image together.
+	DefaultMaxImageSize = 128 << 30
+	// DefaultMaxLayerRatio bounds uncompressed / stored bytes of a layer,
+	// and of the image's layers together, once past layerRatioFloor.
+	DefaultMaxLayerRatio = 200
+	// layerRatioFloor is how many uncompressed bytes a layer (or image)
+	// reads before MaxLayerRatio applies: small layers of zeros and
+	// repeated text legitimately compress better than any sane ratio.
+	layerRatioFloor = 64 << 20
 )
+
+// Limits bound what a layer can make Walk read; zero fields take the
+// defaults. Crossing one ends that layer's walk with an error naming the
+// bound (the entries read so far are kept and were scanned); the other
+// layers go on.
+type Limits struct {
+	// MaxPathLen bounds an entry's path in bytes (longer ones are
+	// recorded cut, with a warning); it overrides Options.MaxPathLen.
+	MaxPathLen int
+	// MaxPathDepth bounds an entry's path components (deeper ones are
+	// recorded cut, with a warning).
+	MaxPathDepth int
+	// MaxLayerSize bounds the uncompressed bytes of one layer.
+	MaxLayerSize int64
+	// MaxImageSize bounds the uncompressed bytes of all layers of a Walk.
+	MaxImageSize int64
+	// MaxLayerRatio bounds uncompressed / stored bytes of one layer, and
+	// of all layers together, past their first 64 MiB: a decompression
+	// bomb (gzip or zstd) stops there.
+	MaxLayerRatio int64
+}
+
+func (l *Limits) defaults() {
+	if l.MaxPathDepth < 1 {
+		l.MaxPathDepth = DefaultMaxPathDepth
+	}
+	if l.MaxLayerSize < 1 {
+		l.MaxLayerSize = DefaultMaxLayerSize
+	}
+	if l.MaxImageSize < 1 {
+		l.MaxImageSize = DefaultMaxImageSize
+	}
+	if l.MaxLayerRatio < 1 {
+		l.MaxLayerRatio = DefaultMaxLayerRatio
+	}
+}
+
+// ErrLimit is wrapped by the layer errors of a crossed Limits bound.
+var ErrLimit = errors.New("bound crossed")
 
 // Chunk is a piece of a regular file's content handed to the detector.
 type Chunk struct {
@@ -91,6 +146,8 @@ type Options struct {
 	// Binaries says what to do with binary files' content (see IsBinary);
 	// "" is BinaryFull.
 	Binaries BinaryMode
+	// Limits bound decompressed sizes and path shapes.
+	Limits Limits
 }
 
 func (o *Options) defaults() {
@@ -111,9 +168,13 @@ func (o *Options) defaults() {
 	if o.MaxEntries < 1 {
 		o.MaxEntries = DefaultMaxEntries
 	}
+	if o.Limits.MaxPathLen > 0 {
+		o.MaxPathLen = o.Limits.MaxPathLen
+	}
 	if o.MaxPathLen < 1 {
 		o.MaxPathLen = DefaultMaxPathLen
 	}
+	o.Limits.defaults()
 	o.Archives.defaults()
 }
 
@@ -173,11 +234,12 @@ func Walk(ctx context.Context, layers []fetch.Layer, opts Options, scan ScanFunc
 	}
 
 	mem := &memBudget{left: opts.Archives.Memory}
+	img := &imageBytes{}
 	var g errgroup.Group
 	g.SetLimit(opts.Jobs)
 	for i, l := range layers {
 		g.Go(func() error {
-			w := &layerWalker{opts: &opts, pool: pool, out: chunks, ctx: wctx2, mem: mem}
+			w := &layerWalker{opts: &opts, pool: pool, out: chunks, ctx: wctx2, mem: mem, img: img}
 			results[i] = w.walk(l)
 			return nil
 		})
@@ -202,6 +264,49 @@ type layerWalker struct {
 	ctx  context.Context
 	res  LayerResult
 	mem  *memBudget
+	img  *imageBytes
+}
+
+// imageBytes counts the stored and uncompressed bytes of all the layers
+// of a Walk, for the image-wide bounds.
+type imageBytes struct {
+	stored, plain atomic.Int64
+}
+
+// boundedLayer enforces Limits on a layer's uncompressed stream.
+type boundedLayer struct {
+	r      io.Reader
+	stored *hashCounter
+	n      int64
+	img    *imageBytes
+	lim    *Limits
+	failed error
+}
+
+func (b *boundedLayer) Read(p []byte) (int, error) {
+	if b.failed != nil {
+		return 0, b.failed
+	}
+	before := b.stored.n
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	plain := b.img.plain.Add(int64(n))
+	stored := b.img.stored.Add(b.stored.n - before)
+	switch {
+	case b.n > b.lim.MaxLayerSize:
+		b.failed = fmt.Errorf("%w: layer decompresses to more than %d bytes (--max-layer-size); the rest was not read", ErrLimit, b.lim.MaxLayerSize)
+	case b.n > layerRatioFloor && b.n > b.lim.MaxLayerRatio*max(b.stored.n, 1):
+		b.failed = fmt.Errorf("%w: layer decompresses to more than %d times its stored size (--max-layer-ratio) after %d bytes from %d: a decompression bomb? the rest was not read",
+			ErrLimit, b.lim.MaxLayerRatio, b.n, b.stored.n)
+	case plain > b.lim.MaxImageSize:
+		b.failed = fmt.Errorf("%w: the image's layers decompress to more than %d bytes together (--max-image-size); the rest of this layer was not read", ErrLimit, b.lim.MaxImageSize)
+	case plain > layerRatioFloor*4 && plain > b.lim.MaxLayerRatio*max(stored, 1):
+		b.failed = fmt.Errorf("%w: the image's layers decompress to more than %d times their stored size together (--max-layer-ratio); the rest of this layer was not read", ErrLimit, b.lim.MaxLayerRatio)
+	}
+	if b.failed != nil {
+		return n, b.failed
+	}
+	return n, err
 }
 
 // hashCounter hashes and counts what passes through it.
@@ -254,7 +359,7 @@ func (w *layerWalker) read(l fetch.Layer) error {
 	}
 	defer dr.Close()
 	w.res.Compression = comp
-	plain := &hashCounter{r: dr, h: sha256.New()}
+	plain := &hashCounter{r: &boundedLayer{r: dr, stored: stored, img: w.img, lim: &w.opts.Limits}, h: sha256.New()}
 	tarErr := w.readTar(tar.NewReader(plain))
 	if tarErr != nil {
 		w.res.StoredBytes, w.res.Bytes = stored.n, plain.n
@@ -322,8 +427,14 @@ func (w *layerWalker) readTar(tr *tar.Reader) error {
 			w.warn("%s", warning)
 		}
 		if len(e.Path) > w.opts.MaxPathLen {
-			w.warn("path of entry %d is %d bytes long; recorded cut to %d", n, len(e.Path), w.opts.MaxPathLen)
+			w.warn("path of entry %d is %d bytes long; recorded cut to %d (--max-path-len): %s", n, len(e.Path), w.opts.MaxPathLen, quote(e.Path))
 			e.Path = e.Path[:w.opts.MaxPathLen]
+		}
+		if d := strings.Count(e.Path, "/"); d > w.opts.Limits.MaxPathDepth {
+			parts := strings.SplitN(e.Path, "/", w.opts.Limits.MaxPathDepth+2)
+			cut := strings.Join(parts[:w.opts.Limits.MaxPathDepth+1], "/")
+			w.warn("path of entry %d is %d directories deep; recorded cut to %d (--max-path-depth): %s", n, d, w.opts.Limits.MaxPathDepth, quote(e.Path))
+			e.Path = cut
 		}
 		w.res.Entries = append(w.res.Entries, e)
 		if e.Kind != Regular || hdr.Size <= 0 {

@@ -1,0 +1,705 @@
+package detect
+
+import (
+	"maps"
+	"regexp/syntax"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	ahocorasick "github.com/BobuSumisu/aho-corasick"
+	"github.com/zricethezav/gitleaks/v8/config"
+	gldetect "github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/detect/codec"
+	"github.com/zricethezav/gitleaks/v8/report"
+)
+
+// The windowed engine (docs/benchmarks.md, "Keyword windows").
+//
+// gitleaks' Detect lowercases the whole fragment, finds which rule keywords
+// occur anywhere in it, and then runs every rule with a keyword hit over the
+// WHOLE fragment — and, with decoding on, does all of it again over the
+// decoded text. Nearly all of the time goes to those regex runs.
+//
+// Most rules can only match text that contains one of their keywords, and
+// cannot match more than a bounded number of bytes (the analysis below
+// proves both from the rule's regex syntax). For those "windowable" rules
+// every match lies within maxWidth bytes of a keyword hit, so running them
+// over whole lines around the hits finds exactly the matches a run over the
+// whole fragment finds:
+//   - a window is the whole lines around [hit-radius, hit+radius], radius
+//     the largest width of any rule with that keyword; overlapping windows
+//     merge. No match of the full text straddles a window edge (it would
+//     contain a hit whose window covers it), so the leftmost-first,
+//     non-overlapping search is in step at each window start;
+//   - any match found in a window contains a hit whose window reaches
+//     radius (> width) bytes beyond it on both sides, so the engine never
+//     looks at a window edge while matching (no anchor, \b or $ is ever
+//     evaluated there unless the edge is the fragment's own): a window
+//     edge never cuts, changes or invents a match;
+//   - whole lines keep gitleaks' line, column and Line (for line-targeted
+//     allowlists and gitleaks:allow) identical.
+//
+// Each windowable rule has its own gitleaks detector and runs only over its
+// own windows. Rules that fail the analysis (no keyword literal required,
+// unbounded width and newlines, required rules) run over the whole
+// fragment as before, but only when one of their keywords is present.
+// Fragments with the few runes whose case folding crosses into ASCII (K
+// KELVIN SIGN, ſ LONG S, İ) fall back to plain gitleaks Detect. With
+// decoding on, the decoding passes are replayed with gitleaks' own decoder
+// and only checked (decodedMayFind): when a pass could report something,
+// the fragment falls back to plain gitleaks Detect (exact by construction);
+// otherwise the decoding passes are known to add nothing.
+type windowed struct {
+	full *gldetect.Detector // plain gitleaks, all rules, decoding depth as set
+	win  []winRule          // windowable rules, each its own detector, depth 0
+	rest *gldetect.Detector // all other rules, depth 0
+	// restAlways: some rest rule has no keyword (runs on every fragment).
+	restAlways bool
+	decode     bool
+	trie       *ahocorasick.Trie
+	kwWin      [][]int // per trie pattern: the windowable rules with that keyword
+	kwRest     []bool  // per trie pattern: keyword of a rest rule
+	kwLen      []int
+}
+
+// winRule is a windowable rule: its window reaches radius bytes (and, when
+// lines > 0, lines whole lines) beyond each hit of its keywords.
+type winRule struct {
+	det           *gldetect.Detector
+	radius, lines int
+}
+
+type span struct{ a, b int }
+
+// windowMargin is added to every radius: lookaround context (one byte)
+// with room to spare.
+const windowMargin = 16
+
+// maxWindowWidth: rules that can match more bytes than this run over the
+// whole fragment.
+const maxWindowWidth = 8 << 10
+
+var lowerPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20+64<<10); return &b }}
+
+func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
+	w := &windowed{full: full, decode: full.MaxDecodeDepth > 0}
+	restCfg := cfg
+	restCfg.Rules = map[string]config.Rule{}
+	restCfg.Keywords = map[string]struct{}{}
+	winKw := map[string][]int{}
+	restKw := map[string]bool{}
+	ids := slices.Sorted(maps.Keys(cfg.Rules))
+	for _, id := range ids {
+		r := cfg.Rules[id]
+		if r.Regex == nil {
+			// Path-only rules: ScanPath's business, dropped by Scan.
+			continue
+		}
+		width, nl, ok := windowable(r)
+		if ok {
+			one := cfg
+			one.Rules = map[string]config.Rule{id: r}
+			one.Keywords = map[string]struct{}{}
+			one.OrderedRules = []string{id}
+			for _, k := range r.Keywords {
+				k = strings.ToLower(k)
+				one.Keywords[k] = struct{}{}
+				if !slices.Contains(winKw[k], len(w.win)) {
+					winKw[k] = append(winKw[k], len(w.win))
+				}
+			}
+			wr := winRule{det: gldetect.NewDetector(one), radius: width + windowMargin}
+			if width == 0 {
+				wr.lines = nl + 1
+			}
+			w.win = append(w.win, wr)
+			continue
+		}
+		restCfg.Rules[id] = r
+		if len(r.Keywords) == 0 {
+			w.restAlways = true
+		}
+		for _, k := range r.Keywords {
+			k = strings.ToLower(k)
+			restCfg.Keywords[k] = struct{}{}
+			restKw[k] = true
+		}
+	}
+	restCfg.OrderedRules = filterOrdered(cfg.OrderedRules, restCfg.Rules)
+	w.rest = gldetect.NewDetector(restCfg)
+	w.rest.MaxDecodeDepth, w.rest.Redact = 0, 0
+	for _, wr := range w.win {
+		wr.det.MaxDecodeDepth, wr.det.Redact = 0, 0
+	}
+	kws := slices.Collect(maps.Keys(winKw))
+	for k := range restKw {
+		if _, ok := winKw[k]; !ok {
+			kws = append(kws, k)
+		}
+	}
+	sort.Strings(kws)
+	w.trie = ahocorasick.NewTrieBuilder().AddStrings(kws).Build()
+	for _, k := range kws {
+		w.kwWin = append(w.kwWin, winKw[k])
+		w.kwRest = append(w.kwRest, restKw[k])
+		w.kwLen = append(w.kwLen, len(k))
+	}
+	return w
+}
+
+func filterOrdered(ids []string, rules map[string]config.Rule) []string {
+	var out []string
+	for _, id := range ids {
+		if _, ok := rules[id]; ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// windowable tells whether every match of r contains one of its keywords
+// (ASCII case-insensitively) and is at most width bytes long (width > 0),
+// or else spans at most lines newlines (width 0).
+func windowable(r config.Rule) (width, lines int, ok bool) {
+	width, lines, ok = windowable1(r)
+	return
+}
+
+func windowable1(r config.Rule) (width, lines int, ok bool) {
+	if r.Regex == nil || len(r.Keywords) == 0 || len(r.RequiredRules) > 0 || r.SkipReport {
+		return 0, 0, false
+	}
+	var kws []string
+	for _, k := range r.Keywords {
+		k = asciiLower(k)
+		if k == "" {
+			return 0, 0, false
+		}
+		kws = append(kws, k)
+	}
+	re, err := syntax.Parse(r.Regex.String(), syntax.Perl)
+	if err != nil || !requiresKeyword(re, kws) {
+		return 0, 0, false
+	}
+	if width, bounded := maxWidth(re); bounded && width <= maxWindowWidth {
+		return width, 0, true
+	}
+	if lines, bounded := maxNewlines(re); bounded && lines <= maxWindowLines {
+		return 0, lines, true
+	}
+	return 0, 0, false
+}
+
+// maxWindowLines: rules whose matches can span more newlines than this
+// run over the whole fragment.
+const maxWindowLines = 16
+
+// maxNewlines is the most newlines a match of re can contain.
+func maxNewlines(re *syntax.Regexp) (int, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return strings.Count(string(re.Rune), "\n"), true
+	case syntax.OpCharClass:
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			if re.Rune[i] <= '\n' && '\n' <= re.Rune[i+1] {
+				return 1, true
+			}
+		}
+		return 0, true
+	case syntax.OpAnyChar:
+		return 1, true
+	case syntax.OpCapture, syntax.OpQuest:
+		return maxNewlines(re.Sub[0])
+	case syntax.OpStar, syntax.OpPlus:
+		n, ok := maxNewlines(re.Sub[0])
+		return n, ok && n == 0
+	case syntax.OpRepeat:
+		n, ok := maxNewlines(re.Sub[0])
+		if re.Max < 0 {
+			return n, ok && n == 0
+		}
+		return n * re.Max, ok
+	case syntax.OpConcat, syntax.OpAlternate:
+		t := 0
+		for _, s := range re.Sub {
+			n, ok := maxNewlines(s)
+			if !ok {
+				return 0, false
+			}
+			if re.Op == syntax.OpConcat {
+				t += n
+			} else {
+				t = max(t, n)
+			}
+		}
+		return t, true
+	}
+	// Empty-width operators, . without s.
+	return 0, true
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// maxWidth is the most bytes a match of re can span.
+func maxWidth(re *syntax.Regexp) (int, bool) {
+	const inf = 1 << 30
+	switch re.Op {
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText,
+		syntax.OpEndText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return 0, true
+	case syntax.OpLiteral:
+		n := 0
+		for _, r := range re.Rune {
+			n += runeWidth(r, re.Flags&syntax.FoldCase != 0)
+		}
+		return n, true
+	case syntax.OpCharClass:
+		// The fold-hazard runes are left out: texts holding them never
+		// reach the windows (foldHazard), and counting them would make
+		// every (?i)[a-z] three bytes wide.
+		n := 1
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			lo, hi := re.Rune[i], min(re.Rune[i+1], unicode.MaxRune)
+			for _, h := range []rune{0x212A, 0x017F, 0x0130} {
+				if hi == h && lo < h {
+					hi--
+				} else if lo == h && hi == h {
+					hi = 0
+				}
+			}
+			n = max(n, utf8.RuneLen(hi))
+		}
+		return n, true
+	case syntax.OpAnyCharNotNL, syntax.OpAnyChar:
+		return utf8.UTFMax, true
+	case syntax.OpCapture:
+		return maxWidth(re.Sub[0])
+	case syntax.OpQuest:
+		return maxWidth(re.Sub[0])
+	case syntax.OpStar, syntax.OpPlus:
+		return inf, false
+	case syntax.OpRepeat:
+		if re.Max < 0 {
+			return inf, false
+		}
+		n, ok := maxWidth(re.Sub[0])
+		return n * re.Max, ok
+	case syntax.OpConcat:
+		t := 0
+		for _, s := range re.Sub {
+			n, ok := maxWidth(s)
+			if !ok {
+				return inf, false
+			}
+			t += n
+		}
+		return t, true
+	case syntax.OpAlternate:
+		t := 0
+		for _, s := range re.Sub {
+			n, ok := maxWidth(s)
+			if !ok {
+				return inf, false
+			}
+			t = max(t, n)
+		}
+		return t, true
+	}
+	return inf, false
+}
+
+func runeWidth(r rune, fold bool) int {
+	n := utf8.RuneLen(r)
+	if n < 0 {
+		n = 3 // utf8.RuneError
+	}
+	if fold {
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f != 0x212A && f != 0x017F && f != 0x0130 { // see foldHazard
+				n = max(n, utf8.RuneLen(f))
+			}
+		}
+	}
+	return n
+}
+
+// requiresKeyword tells whether every string re matches contains one of
+// kws (lower-case ASCII) once ASCII-lowercased.
+func requiresKeyword(re *syntax.Regexp, kws []string) bool {
+	all := func(set []string) bool {
+		for _, x := range set {
+			if !containsAny(x, kws) {
+				return false
+			}
+		}
+		return true
+	}
+	if set, ok := finite(re); ok {
+		return all(set)
+	}
+	switch re.Op {
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiresKeyword(re.Sub[0], kws)
+	case syntax.OpRepeat:
+		return re.Min >= 1 && requiresKeyword(re.Sub[0], kws)
+	case syntax.OpConcat:
+		// Runs of children with finite languages: every string of their
+		// product must hold a keyword; or some other child requires one.
+		run := []string{""}
+		for _, s := range re.Sub {
+			if set, ok := finite(s); ok {
+				if run, ok = product(run, set); ok {
+					if all(run) {
+						return true
+					}
+					continue
+				}
+			}
+			run = []string{""}
+			if requiresKeyword(s, kws) {
+				return true
+			}
+		}
+		return false
+	case syntax.OpAlternate:
+		for _, s := range re.Sub {
+			if !requiresKeyword(s, kws) {
+				return false
+			}
+		}
+		return len(re.Sub) > 0
+	}
+	return false
+}
+
+func containsAny(s string, kws []string) bool {
+	for _, k := range kws {
+		if strings.Contains(s, k) {
+			return true
+		}
+	}
+	return false
+}
+
+const maxFinite = 256
+
+// finite is the language of re, ASCII-lowercased, when it is small.
+func finite(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText,
+		syntax.OpEndText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return []string{""}, true
+	case syntax.OpLiteral:
+		return []string{asciiLower(string(re.Rune))}, true
+	case syntax.OpCharClass:
+		var out []string
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			if re.Rune[i+1]-re.Rune[i] > 64 {
+				return nil, false
+			}
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				x := asciiLower(string(r))
+				if !seen[x] {
+					seen[x] = true
+					out = append(out, x)
+				}
+			}
+		}
+		return out, len(out) > 0 && len(out) <= 64
+	case syntax.OpCapture:
+		return finite(re.Sub[0])
+	case syntax.OpQuest:
+		set, ok := finite(re.Sub[0])
+		return append([]string{""}, set...), ok && len(set) < maxFinite
+	case syntax.OpRepeat:
+		if re.Max < 0 || re.Max > 4 {
+			return nil, false
+		}
+		set, ok := finite(re.Sub[0])
+		if !ok {
+			return nil, false
+		}
+		var out []string
+		cur := []string{""}
+		for n := 0; n <= re.Max; n++ {
+			if n >= re.Min {
+				out = append(out, cur...)
+			}
+			if cur, ok = product(cur, set); !ok {
+				return nil, false
+			}
+		}
+		return out, len(out) <= maxFinite
+	case syntax.OpConcat:
+		cur := []string{""}
+		for _, s := range re.Sub {
+			set, ok := finite(s)
+			if !ok {
+				return nil, false
+			}
+			if cur, ok = product(cur, set); !ok {
+				return nil, false
+			}
+		}
+		return cur, true
+	case syntax.OpAlternate:
+		var out []string
+		for _, s := range re.Sub {
+			set, ok := finite(s)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, set...)
+		}
+		return out, len(out) <= maxFinite
+	}
+	return nil, false
+}
+
+func product(a, b []string) ([]string, bool) {
+	if len(a)*len(b) > maxFinite {
+		return nil, false
+	}
+	out := make([]string, 0, len(a)*len(b))
+	for _, x := range a {
+		for _, y := range b {
+			out = append(out, x+y)
+		}
+	}
+	return out, true
+}
+
+// foldHazard: runes whose case folding or lowering crosses into ASCII
+// letters (U+212A KELVIN SIGN, U+017F LATIN SMALL LETTER LONG S, U+0130
+// LATIN CAPITAL LETTER I WITH DOT ABOVE) in UTF-8.
+func foldHazard(raw string) bool {
+	for i := 0; i+1 < len(raw); i++ {
+		switch raw[i] {
+		case 0xC5:
+			if raw[i+1] == 0xBF {
+				return true
+			}
+		case 0xC4:
+			if raw[i+1] == 0xB0 {
+				return true
+			}
+		case 0xE2:
+			if raw[i+1] == 0x84 && i+2 < len(raw) && raw[i+2] == 0xAA {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// detect returns exactly what w.full.Detect(frag) returns (up to order),
+// less the findings of path-only rules (which Scan drops).
+func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
+	raw := frag.Raw
+	if raw == "" || foldHazard(raw) {
+		return w.full.Detect(frag)
+	}
+	if w.decode && w.decodedMayFind(raw) {
+		return w.full.Detect(frag)
+	}
+	bp := lowerPool.Get().(*[]byte)
+	lower := append((*bp)[:0], raw...)
+	for i, c := range lower {
+		if 'A' <= c && c <= 'Z' {
+			lower[i] = c + 'a' - 'A'
+		}
+	}
+	hits := w.trie.Match(lower)
+	*bp = lower
+	lowerPool.Put(bp)
+
+	var out []report.Finding
+	restHit := w.restAlways
+	spans := spanPool.Get().(*[][]span)
+	per := *spans
+	if len(per) < len(w.win) {
+		per = make([][]span, len(w.win))
+	}
+	var used []int
+	for _, m := range hits {
+		p := m.Pattern()
+		if w.kwRest[p] {
+			restHit = true
+		}
+		pos := int(m.Pos())
+		for _, ri := range w.kwWin[p] {
+			wr := &w.win[ri]
+			s := span{max(0, pos-wr.radius), min(len(raw), pos+w.kwLen[p]+wr.radius)}
+			if n := wr.lines; n > 0 {
+				s = lineSpan(raw, pos, n, s)
+			}
+			if len(per[ri]) == 0 {
+				used = append(used, ri)
+			}
+			per[ri] = append(per[ri], s)
+		}
+	}
+	if restHit {
+		out = append(out, w.rest.Detect(frag)...)
+	}
+	slices.Sort(used)
+	var nl []int // newline offsets of raw, when a rule runs on a part
+	lineOf := func(at int) int {
+		if nl == nil {
+			nl = make([]int, 0, 64)
+			for i := 0; ; {
+				j := strings.IndexByte(raw[i:], '\n')
+				if j < 0 {
+					break
+				}
+				nl = append(nl, i+j)
+				i += j + 1
+			}
+		}
+		n, _ := slices.BinarySearch(nl, at)
+		return n
+	}
+	for _, ri := range used {
+		for _, s := range mergeLines(raw, per[ri]) {
+			if s.a == 0 && s.b == len(raw) {
+				out = append(out, w.win[ri].det.Detect(frag)...)
+				continue
+			}
+			sub := frag
+			sub.Raw = raw[s.a:s.b]
+			sub.StartLine = frag.StartLine + lineOf(s.a)
+			out = append(out, w.win[ri].det.Detect(sub)...)
+		}
+		per[ri] = per[ri][:0]
+	}
+	*spans = per
+	spanPool.Put(spans)
+	return filterGeneric(out)
+}
+
+// decodedMayFind tells whether gitleaks' decoding passes over raw could
+// report anything. A finding of pass k overlaps a segment decoded in that
+// pass and needs a rule whose keyword occurs in the pass's text: for a
+// windowable rule, one of its keyword hits lies within its radius (or its
+// lines) of a decoded segment, since the match contains the hit. So when
+// no keyword of a windowable rule lies that close to a decoded segment, no
+// keyword of another rule occurs at all, and the text holds none of the
+// fold-hazard runes, the pass reports nothing, and the next pass is
+// checked in turn (as gitleaks decodes it).
+func (w *windowed) decodedMayFind(raw string) bool {
+	dec := codec.NewDecoder()
+	text, segs := raw, []*codec.EncodedSegment{}
+	for depth := 1; depth <= w.full.MaxDecodeDepth; depth++ {
+		if text, segs = dec.Decode(text, segs); len(segs) == 0 {
+			return false
+		}
+		if w.restAlways || foldHazard(text) {
+			return true
+		}
+		lower := []byte(text)
+		for i, c := range lower {
+			if 'A' <= c && c <= 'Z' {
+				lower[i] = c + 'a' - 'A'
+			}
+		}
+		for _, m := range w.trie.Match(lower) {
+			p := m.Pattern()
+			if w.kwRest[p] {
+				return true
+			}
+			pos := int(m.Pos())
+			for _, ri := range w.kwWin[p] {
+				wr := &w.win[ri]
+				sp := span{max(0, pos-wr.radius), min(len(text), pos+w.kwLen[p]+wr.radius)}
+				if wr.lines > 0 {
+					sp = lineSpan(text, pos, wr.lines, sp)
+				}
+				if len(codec.SegmentsWithDecodedOverlap(segs, sp.a, sp.b)) > 0 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+var spanPool = sync.Pool{New: func() any { return new([][]span) }}
+
+// lineSpan widens s to n whole lines before and after the line of pos.
+func lineSpan(raw string, pos, n int, s span) span {
+	a := pos
+	for i := 0; i <= n && a > 0; i++ {
+		a = strings.LastIndexByte(raw[:a-1], '\n') + 1
+	}
+	b := pos
+	for i := 0; i <= n && b < len(raw); i++ {
+		if j := strings.IndexByte(raw[b:], '\n'); j >= 0 {
+			b += j + 1
+		} else {
+			b = len(raw)
+		}
+	}
+	return span{min(s.a, a), max(s.b, b)}
+}
+
+// mergeLines snaps spans (in hit order) to whole lines and merges the
+// overlapping ones, in place.
+func mergeLines(raw string, spans []span) []span {
+	slices.SortFunc(spans, func(x, y span) int { return x.a - y.a })
+	merged := spans[:0]
+	for _, s := range spans {
+		s.a = strings.LastIndexByte(raw[:s.a], '\n') + 1
+		if s.b > 0 && raw[s.b-1] != '\n' {
+			if i := strings.IndexByte(raw[s.b:], '\n'); i >= 0 {
+				s.b += i + 1
+			} else {
+				s.b = len(raw)
+			}
+		}
+		if n := len(merged); n > 0 && s.a <= merged[n-1].b {
+			merged[n-1].b = max(merged[n-1].b, s.b)
+			continue
+		}
+		merged = append(merged, s)
+	}
+	return merged
+}
+
+// filterGeneric is gitleaks' filter (detect/utils.go) applied to the union
+// of the parts' findings: a generic rule's finding is dropped when a
+// non-generic rule found a secret containing it on the same line.
+func filterGeneric(fs []report.Finding) []report.Finding {
+	if len(fs) < 2 {
+		return fs
+	}
+	var out []report.Finding
+	for _, f := range fs {
+		include := true
+		if strings.Contains(strings.ToLower(f.RuleID), "generic") {
+			for _, g := range fs {
+				if f.StartLine == g.StartLine && f.Commit == g.Commit && f.RuleID != g.RuleID &&
+					strings.Contains(g.Secret, f.Secret) && !strings.Contains(strings.ToLower(g.RuleID), "generic") {
+					include = false
+					break
+				}
+			}
+		}
+		if include {
+			out = append(out, f)
+		}
+	}
+	return out
+}

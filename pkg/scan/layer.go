@@ -1,0 +1,207 @@
+package scan
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/layerscan/layerscan/pkg/detect"
+	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/walk"
+)
+
+// LayerResult is what scanning one layer yields, whatever image holds it:
+// the detector's findings per tar entry, the layer's entries in the compact
+// form the lifecycle replay needs, and the walk's problems and counters. It
+// depends only on the layer's content and the ruleset, so a sweep caches it
+// by layer digest and ruleset fingerprint.
+//
+// Encoded as JSON it holds no plaintext secret: findings carry their
+// fingerprint and redacted secret only. The plaintext is kept in memory
+// (for Scanner.Image and --show-secrets) and never marshalled.
+type LayerResult struct {
+	// Digest and DiffID are computed from the bytes read ("" when unknown).
+	Digest string `json:"digest,omitempty"`
+	DiffID string `json:"diff_id,omitempty"`
+	// StoredBytes and Bytes count the stored and uncompressed bytes read.
+	StoredBytes int64 `json:"stored_bytes"`
+	Bytes       int64 `json:"bytes"`
+	// Files is the number of regular files whose content was scanned.
+	Files int `json:"files"`
+	// Entries are the layer's tar entries in archive order.
+	Entries []Entry `json:"entries"`
+	// Findings are the detector's findings, in no particular order.
+	Findings     []RawFinding       `json:"findings"`
+	Warnings     []string           `json:"warnings,omitempty"`
+	FileWarnings []walk.FileWarning `json:"file_warnings,omitempty"`
+	// Err is set when the layer could not be read to its end; entries
+	// before the failure are still listed and were scanned.
+	Err string `json:"error,omitempty"`
+}
+
+// Entry is a tar entry as the lifecycle replay needs it.
+type Entry struct {
+	Path     string    `json:"p"`
+	Kind     walk.Kind `json:"k,omitempty"`
+	Linkname string    `json:"l,omitempty"`
+	Target   string    `json:"t,omitempty"`
+}
+
+// RawFinding is a detector finding in one entry of a layer, before it is
+// tied to an image's history.
+type RawFinding struct {
+	// Entry is the index of the file among the layer's entries; Path its
+	// path and Chain the members of nested archives inside it.
+	Entry       int      `json:"e"`
+	Path        string   `json:"path"`
+	Chain       []string `json:"chain,omitempty"`
+	Rule        string   `json:"rule"`
+	Description string   `json:"description,omitempty"`
+	Severity    string   `json:"severity,omitempty"`
+	Encoding    string   `json:"encoding,omitempty"`
+	Note        string   `json:"note,omitempty"`
+	Line        int      `json:"line,omitempty"`
+	// Redacted is the secret as reports show it; Fingerprint is
+	// detect.Fingerprint of the rule, the member path and the secret.
+	Redacted    string `json:"redacted"`
+	Fingerprint string `json:"fingerprint"`
+	// LinkFingerprints are the fingerprints the secret has under the paths
+	// of the layer's hardlinks (path → fingerprint), so that a cached result
+	// can name a finding reached through a hardlink without the plaintext.
+	LinkFingerprints map[string]string `json:"links,omitempty"`
+
+	secret string // plaintext; memory only
+}
+
+// fingerprintAt is the finding's fingerprint when reached at path.
+func (r *RawFinding) fingerprintAt(path string) string {
+	if path == r.Path {
+		return r.Fingerprint
+	}
+	if r.secret != "" {
+		return detect.Fingerprint(r.Rule, memberPath(path, r.Chain), r.secret)
+	}
+	if fp, ok := r.LinkFingerprints[path]; ok {
+		return fp
+	}
+	// A hardlink in another layer, from a cached result: the plaintext is
+	// gone, so derive a stable fingerprint from the original one.
+	return detect.Fingerprint(r.Rule, memberPath(path, r.Chain), "fingerprint:"+r.Fingerprint)
+}
+
+// ScanLayers walks layers (their Index fields number the results; use
+// 0..len-1) and returns one result per layer. Problems with a layer are in
+// its result; the error is for a cancelled run.
+func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*LayerResult, error) {
+	col := &collector{}
+	wopts := walk.Options{
+		Jobs:        s.opts.Jobs,
+		Workers:     s.opts.Workers,
+		MaxFileSize: s.opts.MaxFileSize,
+		MaxEntries:  s.opts.MaxEntries,
+		Limits:      s.opts.Limits,
+		Accept: func(layer, entry int, e *walk.Entry, head []byte) bool {
+			return s.accept(col, layer, entry, e.Path, nil, head)
+		},
+		AcceptMember: func(layer, entry int, e *walk.Entry, chain []string, head []byte) bool {
+			return s.accept(col, layer, entry, e.Path, chain, head)
+		},
+		Archives: s.archiveOptions(),
+		Binaries: s.binaryMode(),
+	}
+	results, err := walk.Walk(ctx, layers, wopts, func(_ context.Context, c *walk.Chunk) error {
+		s.scanChunk(col, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	pos := map[int]int{} // walk index → position in layers
+	for i, l := range layers {
+		pos[l.Index] = i
+	}
+	out := make([]*LayerResult, len(results))
+	for i, r := range results {
+		lr := &LayerResult{
+			Digest: hashString(r.Digest.String()), DiffID: hashString(r.DiffID.String()),
+			StoredBytes: r.StoredBytes, Bytes: r.Bytes, Files: r.Files,
+			Entries:  make([]Entry, len(r.Entries)),
+			Findings: []RawFinding{}, Warnings: r.Warnings, FileWarnings: r.FileWarnings,
+		}
+		if r.Err != nil {
+			lr.Err = r.Err.Error()
+		}
+		for j, e := range r.Entries {
+			lr.Entries[j] = Entry{Path: e.Path, Kind: e.Kind, Linkname: e.Linkname, Target: e.Target}
+		}
+		out[i] = lr
+	}
+	for _, r := range col.findings {
+		i, ok := pos[r.layer]
+		if !ok {
+			continue
+		}
+		lr := out[i]
+		rf := RawFinding{
+			Entry: r.entry, Path: r.path, Chain: r.chain, Rule: r.f.RuleID, Description: r.f.Description,
+			Severity: r.f.Severity, Encoding: r.f.Encoding, Note: r.f.Note, Line: r.f.Line,
+			Redacted: detect.Redact(r.f.Secret), Fingerprint: detect.Fingerprint(r.f.RuleID, memberPath(r.path, r.chain), r.f.Secret),
+			secret: r.f.Secret,
+		}
+		// Hardlinks to the file (directly or through another hardlink).
+		reach := map[string]bool{r.path: true}
+		for _, e := range lr.Entries {
+			if e.Kind == walk.Hardlink && reach[e.Linkname] && !reach[e.Path] {
+				reach[e.Path] = true
+				if rf.LinkFingerprints == nil {
+					rf.LinkFingerprints = map[string]string{}
+				}
+				rf.LinkFingerprints[e.Path] = detect.Fingerprint(r.f.RuleID, memberPath(e.Path, r.chain), r.f.Secret)
+			}
+		}
+		lr.Findings = append(lr.Findings, rf)
+	}
+	return out, nil
+}
+
+// ReportFingerprint identifies what, besides the layers and the config,
+// shapes an assembled image report: the suppressed fingerprints and
+// whether secrets are shown. A cached assembled report is valid only
+// under the same value (and the same ruleset).
+func (s *Scanner) ReportFingerprint() string {
+	keys := make([]string, 0, len(s.opts.Suppress))
+	for k := range s.opts.Suppress {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	fmt.Fprintf(h, "show=%v\x00%s", s.opts.ShowSecrets, strings.Join(keys, ","))
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// walkEntries turns compact entries back into the walk's.
+func walkEntries(es []Entry) []walk.Entry {
+	out := make([]walk.Entry, len(es))
+	for i, e := range es {
+		out[i] = walk.Entry{Path: e.Path, Kind: e.Kind, Linkname: e.Linkname, Target: e.Target}
+	}
+	return out
+}
+
+// errLayer is the result of a layer that could not be scanned at all.
+func errLayer(msg string) *LayerResult {
+	return &LayerResult{Err: msg, Findings: []RawFinding{}}
+}
+
+// ErrLayer makes the result of a layer that could not be read (a sweep
+// whose download failed before the walk started).
+func ErrLayer(err error) *LayerResult {
+	if err == nil {
+		err = errors.New("layer not scanned")
+	}
+	return errLayer(strings.TrimSpace(err.Error()))
+}

@@ -1,0 +1,66 @@
+package store
+
+// Migration is one versioned schema change. The SQL is written once for
+// every database: the placeholders {{blob}} and {{bigint}} and {{serial}}
+// are filled in by the Dialect. Migrations are append-only: a released one
+// is never edited.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     []string
+}
+
+// Migrations is the schema history, oldest first.
+var Migrations = []Migration{
+	{Version: 1, Name: "initial", SQL: []string{
+		`CREATE TABLE sweeps (
+			id {{serial}},
+			registry TEXT NOT NULL,
+			ruleset TEXT NOT NULL,
+			started_at {{bigint}} NOT NULL,
+			finished_at {{bigint}},
+			stats TEXT
+		)`,
+		`CREATE TABLE layer_results (
+			digest TEXT NOT NULL,
+			ruleset TEXT NOT NULL,
+			scanned_at {{bigint}} NOT NULL,
+			result {{blob}} NOT NULL,
+			PRIMARY KEY (digest, ruleset)
+		)`,
+		`CREATE TABLE images (
+			registry TEXT NOT NULL,
+			repo TEXT NOT NULL,
+			tag TEXT NOT NULL,
+			platform TEXT NOT NULL,
+			digest TEXT NOT NULL,
+			config_digest TEXT NOT NULL,
+			layers TEXT NOT NULL,
+			report {{blob}},
+			error TEXT NOT NULL,
+			sweep_id {{bigint}} NOT NULL,
+			first_seen {{bigint}} NOT NULL,
+			last_seen {{bigint}} NOT NULL,
+			PRIMARY KEY (registry, repo, tag, platform)
+		)`,
+		`CREATE TABLE findings (
+			fingerprint TEXT PRIMARY KEY,
+			first_sweep {{bigint}} NOT NULL,
+			first_seen {{bigint}} NOT NULL
+		)`,
+	}},
+	{Version: 2, Name: "index images by sweep", SQL: []string{
+		`CREATE INDEX images_sweep ON images (sweep_id)`,
+	}},
+	{Version: 3, Name: "assembled image reports", SQL: []string{
+		`CREATE TABLE image_reports (
+			key TEXT PRIMARY KEY,
+			source TEXT NOT NULL,
+			report {{blob}} NOT NULL,
+			made_at {{bigint}} NOT NULL
+		)`,
+	}},
+}
+
+// LatestVersion is the schema version this build writes.
+func LatestVersion() int { return Migrations[len(Migrations)-1].Version }

@@ -1,0 +1,88 @@
+// Package store keeps what sweeps learn: per layer digest the scan result
+// under a ruleset fingerprint, the images seen with their layers and
+// reports, the sweeps, and when each finding fingerprint was first seen.
+//
+// Store is the interface; SQL is its implementation over database/sql,
+// shared by every SQL database through a small Dialect (the embedded SQLite
+// default in package store/sqlite; PostgreSQL can follow with its own
+// Dialect and the same migrations). Nothing stored holds a plaintext
+// secret: layer results and reports carry fingerprints and redacted
+// secrets only.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNewerSchema says the database was written by a newer layerscan.
+var ErrNewerSchema = errors.New("database schema is newer than this layerscan supports")
+
+// Store is a sweep's persistent state. Implementations are safe for
+// concurrent use, and every write is committed when the call returns (a
+// killed sweep keeps what it wrote).
+type Store interface {
+	// Layer returns the stored result of the layer with digest under
+	// ruleset, and whether there is one.
+	Layer(ctx context.Context, digest, ruleset string) ([]byte, bool, error)
+	// PutLayer stores (or replaces) the result of a layer under ruleset.
+	PutLayer(ctx context.Context, digest, ruleset string, result []byte, at time.Time) error
+	// BeginSweep records the start of a sweep of registry and returns its id.
+	BeginSweep(ctx context.Context, registry, ruleset string, at time.Time) (int64, error)
+	// FinishSweep records a sweep's end and its counters (JSON).
+	FinishSweep(ctx context.Context, id int64, at time.Time, stats []byte) error
+	// Sweeps lists the sweeps, newest first.
+	Sweeps(ctx context.Context) ([]Sweep, error)
+	// PutImage records an image seen by a sweep: inserted, or updated with
+	// first_seen kept.
+	PutImage(ctx context.Context, im Image) error
+	// Images lists the images the latest finished sweep of each registry
+	// saw (sweep 0 in the filter), or those of one sweep.
+	Images(ctx context.Context, f ImageFilter) ([]Image, error)
+	// SeeFindings records the finding fingerprints a sweep reported and
+	// returns how many were never seen before.
+	SeeFindings(ctx context.Context, sweep int64, at time.Time, fingerprints []string) (int, error)
+	// FindingsFirstSeen tells when each fingerprint was first seen.
+	FindingsFirstSeen(ctx context.Context) (map[string]time.Time, error)
+	// ImageReport returns the report assembled for an image under key
+	// (manifest digest, ruleset and report options) and the reference it
+	// was made for.
+	ImageReport(ctx context.Context, key string) (report []byte, source string, ok bool, err error)
+	// PutImageReport stores an assembled image report under key.
+	PutImageReport(ctx context.Context, key, source string, report []byte, at time.Time) error
+	// SchemaVersion is the database's migration level.
+	SchemaVersion(ctx context.Context) (int, error)
+	Close() error
+}
+
+// Sweep is one run of layerscan sweep.
+type Sweep struct {
+	ID       int64
+	Registry string
+	Ruleset  string
+	Started  time.Time
+	Finished time.Time // zero while running or when interrupted
+	Stats    []byte    // JSON counters
+}
+
+// Image is one platform image of a repository tag, as a sweep saw it.
+type Image struct {
+	Registry, Repo, Tag, Platform string
+	Digest, ConfigDigest          string
+	// Layers are the layer digests, base first.
+	Layers []string
+	// Report is the image's layerscan/v1 report entry (JSON).
+	Report    []byte
+	Error     string
+	Sweep     int64
+	FirstSeen time.Time
+	LastSeen  time.Time
+}
+
+// ImageFilter selects images.
+type ImageFilter struct {
+	// Sweep selects one sweep's images; 0 the latest finished sweep of
+	// each registry.
+	Sweep int64
+}

@@ -1,0 +1,147 @@
+package sweep
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// maxPages bounds the pages of one catalog or tag list.
+const maxPages = 100000
+
+// The catalog and tag lists are read here rather than with remote.Catalog
+// and remote.List: those refuse a Link to https when they believe a
+// loopback registry speaks http, and the next-page URL is taken here
+// relative to the request, as RFC 8288 says.
+
+// catalog lists every repository, following Link headers.
+func (s *sweeper) catalog(ctx context.Context) ([]string, error) {
+	var page struct {
+		Repositories []string `json:"repositories"`
+	}
+	var out []string
+	err := s.pages(ctx, []string{"registry:catalog:*"}, "/v2/_catalog", func(r io.Reader) error {
+		page.Repositories = nil
+		if err := json.NewDecoder(io.LimitReader(r, 64<<20)).Decode(&page); err != nil {
+			return err
+		}
+		out = append(out, page.Repositories...)
+		return nil
+	})
+	return out, err
+}
+
+// tags lists every tag of repo, following Link headers.
+func (s *sweeper) tags(ctx context.Context, repo name.Repository) ([]string, error) {
+	var page struct {
+		Tags []string `json:"tags"`
+	}
+	var out []string
+	err := s.pages(ctx, []string{repo.Scope(transport.PullScope)}, "/v2/"+repo.RepositoryStr()+"/tags/list", func(r io.Reader) error {
+		page.Tags = nil
+		if err := json.NewDecoder(io.LimitReader(r, 64<<20)).Decode(&page); err != nil {
+			return err
+		}
+		out = append(out, page.Tags...)
+		return nil
+	})
+	return out, err
+}
+
+func (s *sweeper) authenticator() (authn.Authenticator, error) {
+	switch {
+	case s.o.Auth != nil:
+		return s.o.Auth, nil
+	case s.o.Keychain != nil:
+		return s.o.Keychain.Resolve(s.reg)
+	}
+	return authn.DefaultKeychain.Resolve(s.reg)
+}
+
+func (s *sweeper) pages(ctx context.Context, scopes []string, path string, decode func(io.Reader) error) error {
+	auth, err := s.authenticator()
+	if err != nil {
+		return err
+	}
+	rt := transport.NewRetry(s.transport, transport.WithRetryBackoff(transport.Backoff{Duration: 500 * time.Millisecond, Factor: 3, Jitter: 0.1, Steps: 4}),
+		transport.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout))
+	if s.o.UserAgent != "" {
+		rt = transport.NewUserAgent(rt, s.o.UserAgent)
+	}
+	tr, err := transport.NewWithContext(ctx, s.reg, auth, rt, scopes)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: tr}
+	next := &url.URL{Scheme: s.reg.Scheme(), Host: s.reg.RegistryStr(), Path: path}
+	if s.o.PageSize > 0 {
+		next.RawQuery = "n=" + strconv.Itoa(s.o.PageSize)
+	}
+	for range maxPages {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, next.String(), nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		if err := transport.CheckError(resp, http.StatusOK); err != nil {
+			resp.Body.Close()
+			return err
+		}
+		err = decode(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
+		link := nextLink(resp.Header.Values("Link"))
+		if link == "" {
+			return nil
+		}
+		u, err := resp.Request.URL.Parse(link)
+		if err != nil {
+			return fmt.Errorf("bad Link header %q: %w", link, err)
+		}
+		if u.Host != resp.Request.URL.Host {
+			return fmt.Errorf("Link header leads to another host: %s", u.Host)
+		}
+		next = u
+	}
+	return fmt.Errorf("%s: more than %d pages", path, maxPages)
+}
+
+// nextLink is the target of the rel="next" link among Link header values.
+func nextLink(values []string) string {
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			part = strings.TrimSpace(part)
+			target, params, ok := strings.Cut(part, ";")
+			if !ok {
+				continue
+			}
+			target = strings.TrimSpace(target)
+			if !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
+				continue
+			}
+			for _, p := range strings.Split(params, ";") {
+				k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if strings.EqualFold(k, "rel") && strings.Contains(strings.Trim(val, `"`), "next") {
+					return target[1 : len(target)-1]
+				}
+			}
+		}
+	}
+	return ""
+}

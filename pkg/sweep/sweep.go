@@ -1,0 +1,747 @@
+// Package sweep scans a whole registry: it enumerates repositories and
+// tags, resolves them to platform images, scans every unique layer once
+// (reusing the results a store holds for the same layer digest and
+// ruleset), and assembles one report entry per image.
+package sweep
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/report"
+	"github.com/layerscan/layerscan/pkg/scan"
+	"github.com/layerscan/layerscan/pkg/store"
+)
+
+// Options configure Run.
+type Options struct {
+	// Registry is the registry host ("registry.example.com", "127.0.0.1:5000").
+	Registry string
+	// Repos and Tags select repositories and tags.
+	Repos, Tags Patterns
+	// RepoList, when set, replaces the catalog (registries that disable
+	// /v2/_catalog).
+	RepoList []string
+	// Since, when positive, skips images whose config was created longer
+	// ago than this.
+	Since time.Duration
+	// Platform picks images from multi-arch indexes: os/arch[/variant] or
+	// "all"; default linux/amd64.
+	Platform string
+	// Jobs bounds the layers downloaded and scanned at once, and the
+	// repositories enumerated at once.
+	Jobs int
+	// QPS limits requests per second to the registry (0: no limit).
+	QPS float64
+	// Timeout bounds each request's wait for response headers (0: 60s).
+	Timeout time.Duration
+	// PageSize is the n of catalog and tag list pages (0: the registry's).
+	PageSize int
+	// Insecure allows plain HTTP and skips TLS verification.
+	Insecure bool
+	// Auth, when set, is used instead of Keychain (default
+	// authn.DefaultKeychain).
+	Auth     authn.Authenticator
+	Keychain authn.Keychain
+	// Transport is the base HTTP transport (nil: a default one).
+	Transport http.RoundTripper
+	UserAgent string
+
+	Store   store.Store
+	Scanner *scan.Scanner
+	// Ruleset is the detector's ruleset fingerprint: cached layer results
+	// are used only under the same one.
+	Ruleset string
+	// Progress, when set, receives one line per step.
+	Progress io.Writer
+	// LayerStored is called after the n-th layer result of this run was
+	// written to the store (tests use it to interrupt a sweep).
+	LayerStored func(n int)
+}
+
+// Stats are a sweep's counters.
+type Stats struct {
+	Repositories  int `json:"repositories"`
+	Tags          int `json:"tags"`
+	Images        int `json:"images"`
+	LayersSeen    int `json:"layers_seen"`
+	LayersScanned int `json:"layers_scanned"`
+	LayersCached  int `json:"layers_from_cache"`
+	// LayerBytes are the layer blob bytes downloaded; BytesDownloaded
+	// every response body byte (manifests, configs, lists included).
+	LayerBytes      int64 `json:"layer_bytes_downloaded"`
+	BytesDownloaded int64 `json:"bytes_downloaded"`
+	Findings        int   `json:"findings"`
+	NewFindings     int   `json:"new_findings"`
+	Errors          int   `json:"errors"`
+	DurationMS      int64 `json:"duration_ms"`
+}
+
+// Result is what a sweep produced.
+type Result struct {
+	Sweep  int64
+	Images []*report.Image
+	Stats  Stats
+}
+
+// target is one platform image of a tag, or the error that kept it from
+// being read.
+type target struct {
+	repo, tag, platform string
+	ref                 string
+	img                 *fetch.Image
+	err                 string
+}
+
+type sweeper struct {
+	o         Options
+	reg       name.Registry
+	ropts     []remote.Option
+	transport http.RoundTripper // the polite base transport
+	// configs are the config blobs read in this run, by digest.
+	configMu   sync.Mutex
+	configs    map[string][]byte
+	bytes      atomic.Int64
+	layerBytes atomic.Int64
+	progress   sync.Mutex
+	start      time.Time
+}
+
+func (s *sweeper) logf(format string, args ...any) {
+	if s.o.Progress == nil {
+		return
+	}
+	s.progress.Lock()
+	fmt.Fprintf(s.o.Progress, "layerscan: [%s] "+format+"\n", append([]any{time.Since(s.start).Round(time.Millisecond)}, args...)...)
+	s.progress.Unlock()
+}
+
+// Run sweeps the registry. Problems with one repository, manifest or
+// layer are recorded on the images concerned; the error is for what stops
+// the whole sweep (no catalog, a store failure, cancellation).
+func Run(ctx context.Context, o Options) (*Result, error) {
+	start := time.Now()
+	if o.Jobs < 1 {
+		o.Jobs = runtime.NumCPU()
+	}
+	if o.Platform == "" {
+		o.Platform = "linux/amd64"
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 60 * time.Second
+	}
+	if o.Store == nil || o.Scanner == nil {
+		return nil, errors.New("sweep: a store and a scanner are needed")
+	}
+	s := &sweeper{o: o, start: start}
+	var nopts []name.Option
+	if o.Insecure {
+		nopts = append(nopts, name.Insecure)
+	}
+	reg, err := name.NewRegistry(o.Registry, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %v", fetch.ErrBadReference, o.Registry, err)
+	}
+	s.reg = reg
+	s.ropts = s.remoteOptions(ctx)
+	// One puller for the run: its transports (auth tokens, pings) are
+	// reused per repository instead of made again for every request.
+	if p, err := remote.NewPuller(s.ropts...); err == nil {
+		s.ropts = append(s.ropts, remote.Reuse(p))
+	}
+	s.configs = map[string][]byte{}
+
+	id, err := o.Store.BeginSweep(ctx, reg.Name(), o.Ruleset, start)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Sweep: id}
+
+	repos, err := s.repositories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.Stats.Repositories = len(repos)
+	s.logf("%d repositories in %s", len(repos), reg.Name())
+
+	targets, tags := s.resolve(ctx, repos)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res.Stats.Tags = tags
+
+	// The unique layers, each with the first image that has it.
+	type layerJob struct {
+		layer  fetch.Layer
+		result *scan.LayerResult
+	}
+	jobs := map[string]*layerJob{}
+	var order []string
+	for _, t := range targets {
+		if t.img == nil {
+			continue
+		}
+		for _, l := range t.img.Layers {
+			d := l.Digest.String()
+			if jobs[d] == nil {
+				jobs[d] = &layerJob{layer: l}
+				order = append(order, d)
+			}
+		}
+	}
+	res.Stats.LayersSeen = len(order)
+
+	var todo []string
+	for _, d := range order {
+		b, ok, err := o.Store.Layer(ctx, d, o.Ruleset)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if lr, err := DecodeLayer(b); err == nil {
+				jobs[d].result = lr
+				res.Stats.LayersCached++
+				continue
+			}
+		}
+		todo = append(todo, d)
+	}
+	s.logf("%d images, %d unique layers: %d from the store, %d to scan", countImages(targets), len(order), res.Stats.LayersCached, len(todo))
+
+	var stored atomic.Int64
+	var scanned atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.Jobs)
+	for _, d := range todo {
+		j := jobs[d]
+		g.Go(func() error {
+			l := j.layer
+			l.Index = 0
+			rs, err := o.Scanner.ScanLayers(gctx, []fetch.Layer{l})
+			if err != nil {
+				return err
+			}
+			j.result = rs[0]
+			scanned.Add(1)
+			if j.result.Err != "" {
+				s.logf("layer %s: %s", d, j.result.Err)
+				return nil // not stored: tried again next time
+			}
+			b, err := EncodeLayer(j.result)
+			if err != nil {
+				return err
+			}
+			if err := o.Store.PutLayer(gctx, d, o.Ruleset, b, time.Now()); err != nil {
+				return err
+			}
+			n := int(stored.Add(1))
+			if o.LayerStored != nil {
+				o.LayerStored(n)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	res.Stats.LayersScanned = int(scanned.Load())
+	s.logf("layers done; assembling %d image reports", len(targets))
+
+	var fps []string
+	// The same image under several tags is assembled once, then copied
+	// with its own reference; an image assembled by an earlier sweep from
+	// the same layer results is taken from the store.
+	done := map[string]assembled{}
+	scannedSet := map[string]bool{}
+	for _, d := range todo {
+		scannedSet[d] = true
+	}
+	for _, t := range targets {
+		var im *report.Image
+		if t.img != nil && done[t.img.Digest.String()].json == nil {
+			if a := s.cachedReport(ctx, t, jobs2scanned(t, scannedSet)); a != nil {
+				done[t.img.Digest.String()] = *a
+			}
+		}
+		switch {
+		case t.img == nil:
+			im = &report.Image{Ref: t.ref, Platform: t.platform, Layers: []report.Layer{}, Findings: []report.Finding{},
+				Errors: []report.Problem{{Message: t.err}}}
+		case done[t.img.Digest.String()].json != nil:
+			a := done[t.img.Digest.String()]
+			im = &report.Image{}
+			if err := json.Unmarshal(a.json, im); err != nil {
+				return nil, err
+			}
+			im.Ref = t.img.Ref
+			for i := range im.Findings {
+				im.Findings[i].Evidence = strings.ReplaceAll(im.Findings[i].Evidence, a.source, t.img.Source)
+			}
+		default:
+			imStart := time.Now()
+			results := make([]*scan.LayerResult, len(t.img.Layers))
+			for i, l := range t.img.Layers {
+				results[i] = jobs[l.Digest.String()].result
+			}
+			im = o.Scanner.Assemble(t.img, results)
+			im.Stats.DurationMS = time.Since(imStart).Milliseconds()
+			if b, err := json.Marshal(im); err == nil {
+				done[t.img.Digest.String()] = assembled{source: t.img.Source, json: b}
+				if len(im.Errors) == 0 {
+					if err := o.Store.PutImageReport(ctx, s.reportKey(t), t.img.Source, b, time.Now()); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+		res.Images = append(res.Images, im)
+		res.Stats.Images++
+		res.Stats.Findings += len(im.Findings)
+		if len(im.Errors) > 0 {
+			res.Stats.Errors++
+		}
+		for _, f := range im.Findings {
+			fps = append(fps, f.Fingerprint)
+		}
+		if err := s.putImage(ctx, id, t, im); err != nil {
+			return nil, err
+		}
+	}
+	n, err := o.Store.SeeFindings(ctx, id, time.Now(), fps)
+	if err != nil {
+		return nil, err
+	}
+	res.Stats.NewFindings = n
+	res.Stats.LayerBytes = s.layerBytes.Load()
+	res.Stats.BytesDownloaded = s.bytes.Load()
+	res.Stats.DurationMS = time.Since(start).Milliseconds()
+	st, _ := json.Marshal(res.Stats)
+	if err := o.Store.FinishSweep(ctx, id, time.Now(), st); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+type assembled struct {
+	source string
+	json   []byte
+}
+
+// jobs2scanned tells whether any layer of t was scanned in this run (its
+// result may differ from the one an old report was assembled from).
+func jobs2scanned(t *target, scanned map[string]bool) bool {
+	for _, l := range t.img.Layers {
+		if scanned[l.Digest.String()] {
+			return true
+		}
+	}
+	return false
+}
+
+// reportKey names an assembled report: the manifest digest, the ruleset
+// and the report options.
+func (s *sweeper) reportKey(t *target) string {
+	return t.img.Digest.String() + "|" + s.o.Ruleset + "|" + s.o.Scanner.ReportFingerprint()
+}
+
+// cachedReport is the stored assembled report of t's image, unless one
+// of its layers was scanned in this run.
+func (s *sweeper) cachedReport(ctx context.Context, t *target, anyScanned bool) *assembled {
+	if anyScanned {
+		return nil
+	}
+	b, src, ok, err := s.o.Store.ImageReport(ctx, s.reportKey(t))
+	if err != nil || !ok {
+		return nil
+	}
+	return &assembled{source: src, json: b}
+}
+
+func countImages(ts []*target) int {
+	n := 0
+	for _, t := range ts {
+		if t.img != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *sweeper) putImage(ctx context.Context, sweep int64, t *target, im *report.Image) error {
+	b, err := json.Marshal(im)
+	if err != nil {
+		return err
+	}
+	rec := store.Image{
+		Registry: s.reg.Name(), Repo: t.repo, Tag: t.tag, Platform: t.platform,
+		Digest: im.Digest, ConfigDigest: im.ConfigDigest, Layers: []string{}, Report: b, Error: t.err,
+		Sweep: sweep, LastSeen: time.Now(),
+	}
+	if t.img != nil {
+		for _, l := range t.img.Layers {
+			rec.Layers = append(rec.Layers, l.Digest.String())
+		}
+	}
+	return s.o.Store.PutImage(ctx, rec)
+}
+
+func (s *sweeper) remoteOptions(ctx context.Context) []remote.Option {
+	base := s.o.Transport
+	if base == nil {
+		t := remote.DefaultTransport.(*http.Transport).Clone()
+		if s.o.Insecure {
+			t.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // asked for with --insecure
+		}
+		t.ResponseHeaderTimeout = s.o.Timeout
+		t.DialContext = (&net.Dialer{Timeout: s.o.Timeout, KeepAlive: 30 * time.Second}).DialContext
+		t.TLSHandshakeTimeout = s.o.Timeout
+		base = t
+	} else if t, ok := base.(*http.Transport); ok {
+		t = t.Clone()
+		t.ResponseHeaderTimeout = s.o.Timeout
+		base = t
+	}
+	pt := &politeTransport{base: base, bytes: &s.bytes, maxRetryAfter: 2 * time.Minute, retries: 3}
+	if s.o.QPS > 0 {
+		pt.limiter = rate.NewLimiter(rate.Limit(s.o.QPS), max(1, int(s.o.QPS)))
+	}
+	s.transport = pt
+	ropts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithTransport(pt),
+		remote.WithJobs(max(s.o.Jobs, 1)),
+		remote.WithRetryBackoff(remote.Backoff{Duration: 500 * time.Millisecond, Factor: 3, Jitter: 0.1, Steps: 4}),
+		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
+	}
+	if s.o.PageSize > 0 {
+		ropts = append(ropts, remote.WithPageSize(s.o.PageSize))
+	}
+	if s.o.UserAgent != "" {
+		ropts = append(ropts, remote.WithUserAgent(s.o.UserAgent))
+	}
+	switch {
+	case s.o.Auth != nil:
+		ropts = append(ropts, remote.WithAuth(s.o.Auth))
+	case s.o.Keychain != nil:
+		ropts = append(ropts, remote.WithAuthFromKeychain(s.o.Keychain))
+	default:
+		ropts = append(ropts, remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	}
+	return ropts
+}
+
+// repositories lists the selected repositories: the catalog (every page)
+// or RepoList.
+func (s *sweeper) repositories(ctx context.Context) ([]string, error) {
+	all := s.o.RepoList
+	if all == nil {
+		var err error
+		all, err = s.catalog(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing the repositories of %s (/v2/_catalog; use --repos-file if the registry disables it): %w", s.reg.Name(), err)
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range all {
+		r = strings.TrimSpace(r)
+		if r == "" || seen[r] || !s.o.Repos.Match(r) {
+			continue
+		}
+		seen[r] = true
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// resolve lists the tags of every repository and reads their manifests
+// and configs, Jobs repositories at a time. It returns the targets sorted
+// by repository, tag and platform, and the number of tags selected.
+func (s *sweeper) resolve(ctx context.Context, repos []string) ([]*target, int) {
+	var mu sync.Mutex
+	var out []*target
+	tags := 0
+	var g errgroup.Group
+	g.SetLimit(max(s.o.Jobs, 8))
+	for _, repo := range repos {
+		g.Go(func() error {
+			ts, n := s.resolveRepo(ctx, repo)
+			mu.Lock()
+			out = append(out, ts...)
+			tags += n
+			mu.Unlock()
+			return nil
+		})
+	}
+	_ = g.Wait()
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.repo != b.repo {
+			return a.repo < b.repo
+		}
+		if a.tag != b.tag {
+			return a.tag < b.tag
+		}
+		return a.platform < b.platform
+	})
+	return out, tags
+}
+
+func (s *sweeper) resolveRepo(ctx context.Context, repo string) ([]*target, int) {
+	r, err := name.NewRepository(s.reg.Name()+"/"+repo, s.nameOpts()...)
+	if err != nil {
+		return []*target{{repo: repo, ref: s.reg.Name() + "/" + repo, err: fmt.Sprintf("bad repository name %q: %v", repo, err)}}, 0
+	}
+	all, err := s.tags(ctx, r)
+	if err != nil {
+		return []*target{{repo: repo, ref: r.String(), err: "listing tags: " + oneLine(err)}}, 0
+	}
+	sort.Strings(all)
+	var out []*target
+	n := 0
+	for _, tag := range all {
+		if !s.o.Tags.Match(tag) {
+			continue
+		}
+		n++
+		out = append(out, s.resolveTag(ctx, r, repo, tag)...)
+	}
+	return out, n
+}
+
+func (s *sweeper) nameOpts() []name.Option {
+	if s.o.Insecure {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// resolveTag reads a tag's manifest: an image, or an index whose platform
+// images are selected by Platform.
+func (s *sweeper) resolveTag(ctx context.Context, r name.Repository, repo, tag string) []*target {
+	ref := r.Tag(tag)
+	fail := func(format string, args ...any) []*target {
+		return []*target{{repo: repo, tag: tag, ref: ref.String(), err: fmt.Sprintf(format, args...)}}
+	}
+	desc, err := remote.Get(ref, s.ropts...)
+	if err != nil {
+		return fail("fetching the manifest: %s", oneLine(err))
+	}
+	if desc.Size > fetch.DefaultMaxMetadataSize {
+		return fail("manifest is %d bytes, more than the %d allowed", desc.Size, fetch.DefaultMaxMetadataSize)
+	}
+	switch {
+	case desc.MediaType.IsIndex():
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return fail("reading the index: %s", oneLine(err))
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return fail("reading the index: %s", oneLine(err))
+		}
+		var out []*target
+		var seen []string
+		for _, c := range im.Manifests {
+			if !c.MediaType.IsImage() {
+				continue
+			}
+			p := platformString(c.Platform)
+			seen = append(seen, p)
+			if !platformMatch(s.o.Platform, c.Platform) {
+				continue
+			}
+			img, err := idx.Image(c.Digest)
+			if err != nil {
+				out = append(out, &target{repo: repo, tag: tag, platform: p, ref: ref.String(), err: fmt.Sprintf("reading %s: %s", c.Digest, oneLine(err))})
+				continue
+			}
+			if t := s.image(ref, repo, tag, c.Digest, img); t != nil {
+				t.platform = p // the index's word, unique per child
+				out = append(out, t)
+			}
+		}
+		if len(out) == 0 && s.o.Platform != "all" {
+			return fail("%v: no %s image in the index (it has: %s)", fetch.ErrNoPlatform, s.o.Platform, strings.Join(seen, ", "))
+		}
+		return out
+	case desc.MediaType.IsImage() || desc.MediaType == "":
+		img, err := desc.Image()
+		if err != nil {
+			return fail("reading the image: %s", oneLine(err))
+		}
+		if t := s.image(ref, repo, tag, desc.Digest, img); t != nil {
+			return []*target{t}
+		}
+		return nil
+	default:
+		return fail("not an image: media type %s", desc.MediaType)
+	}
+}
+
+// image reads an image's manifest and config; nil when --since leaves it out.
+func (s *sweeper) image(ref name.Tag, repo, tag string, digest v1.Hash, img v1.Image) *target {
+	t := &target{repo: repo, tag: tag, ref: ref.String()}
+	m, err := img.Manifest()
+	if err != nil {
+		t.err = "reading the manifest: " + oneLine(err)
+		return t
+	}
+	if len(m.Layers) > fetch.DefaultMaxLayers {
+		t.err = fmt.Sprintf("%d layers, more than the %d allowed", len(m.Layers), fetch.DefaultMaxLayers)
+		return t
+	}
+	if m.Config.Size > fetch.DefaultMaxMetadataSize {
+		t.err = fmt.Sprintf("config is %d bytes, more than the %d allowed", m.Config.Size, fetch.DefaultMaxMetadataSize)
+		return t
+	}
+	raw, err := s.config(m.Config.Digest.String(), img)
+	if err != nil {
+		t.err = "reading the config: " + oneLine(err)
+		return t
+	}
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(raw))
+	if err != nil {
+		t.err = "parsing the config: " + oneLine(err)
+		return t
+	}
+	if s.o.Since > 0 && !cfg.Created.IsZero() && cfg.Created.Time.Before(time.Now().Add(-s.o.Since)) {
+		return nil
+	}
+	fi := &fetch.Image{
+		Ref: ref.String(), Source: ref.String(), Digest: digest, ConfigDigest: m.Config.Digest,
+		RawConfig: raw, Config: cfg, Platform: configPlatform(cfg), Annotations: m.Annotations,
+	}
+	t.platform = fi.Platform
+	for i, d := range m.Layers {
+		var diffID v1.Hash
+		if i < len(cfg.RootFS.DiffIDs) {
+			diffID = cfg.RootFS.DiffIDs[i]
+		}
+		blob := ref.Context().Digest(d.Digest.String())
+		fi.Layers = append(fi.Layers, fetch.NewLayer(i, d.Digest, diffID, d.Size, d.MediaType, func() (io.ReadCloser, error) {
+			l, err := remote.Layer(blob, s.ropts...)
+			if err != nil {
+				return nil, err
+			}
+			rc, err := l.Compressed()
+			if err != nil {
+				return nil, fmt.Errorf("downloading %s: %s", blob, oneLine(err))
+			}
+			return &countingBody{ReadCloser: rc, n: &s.layerBytes}, nil
+		}))
+	}
+	t.img = fi
+	return t
+}
+
+// config reads an image's config blob once per run.
+func (s *sweeper) config(digest string, img v1.Image) ([]byte, error) {
+	s.configMu.Lock()
+	raw, ok := s.configs[digest]
+	s.configMu.Unlock()
+	if ok {
+		return raw, nil
+	}
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	s.configMu.Lock()
+	s.configs[digest] = raw
+	s.configMu.Unlock()
+	return raw, nil
+}
+
+func configPlatform(cfg *v1.ConfigFile) string {
+	if cfg == nil || cfg.OS == "" {
+		return ""
+	}
+	p := cfg.OS + "/" + cfg.Architecture
+	if cfg.Variant != "" {
+		p += "/" + cfg.Variant
+	}
+	return p
+}
+
+func platformString(p *v1.Platform) string {
+	if p == nil {
+		return "unknown"
+	}
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// platformMatch tells whether an index child's platform is wanted:
+// "all", or os/arch with the variant compared when the wanted one has it.
+func platformMatch(want string, p *v1.Platform) bool {
+	if want == "all" {
+		return true
+	}
+	if p == nil {
+		return false
+	}
+	parts := strings.Split(want, "/")
+	if len(parts) < 2 || parts[0] != p.OS || parts[1] != p.Architecture {
+		return false
+	}
+	return len(parts) < 3 || parts[2] == p.Variant
+}
+
+// EncodeLayer is the stored form of a layer result: gzipped JSON, which
+// holds no plaintext secret.
+func EncodeLayer(lr *scan.LayerResult) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if err := json.NewEncoder(zw).Encode(lr); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// DecodeLayer reads EncodeLayer's form.
+func DecodeLayer(b []byte) (*scan.LayerResult, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	var lr scan.LayerResult
+	if err := json.NewDecoder(io.LimitReader(zr, 4<<30)).Decode(&lr); err != nil {
+		return nil, err
+	}
+	return &lr, nil
+}
