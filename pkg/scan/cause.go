@@ -20,6 +20,9 @@ func (s *Scanner) Causes(img *fetch.Image, im *report.Image, base *history.Base)
 	if base == nil {
 		base = history.FindBase(img.Annotations, steps)
 	}
+	if base.Known() {
+		im.Base = &report.BaseImage{Name: base.Name, Digest: base.Digest, Layers: base.Layers, Source: base.Source}
+	}
 	for i := range im.Findings {
 		f := &im.Findings[i]
 		in := history.Finding{Source: f.Source, Path: f.Path, Status: history.Status(f.Status), Field: f.Field,
