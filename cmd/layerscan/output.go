@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/template"
 	"time"
 
@@ -214,6 +215,18 @@ type progress struct {
 	p    *mpb.Progress
 	mu   sync.Mutex
 	bars []*mpb.Bar
+	// files counts the files scanned per layer of the image being read.
+	files []atomic.Int64
+}
+
+// fileScanned counts a file of layer; images are scanned one at a time.
+func (pr *progress) fileScanned(layer int) {
+	pr.mu.Lock()
+	files := pr.files
+	pr.mu.Unlock()
+	if layer >= 0 && layer < len(files) {
+		files[layer].Add(1)
+	}
 }
 
 func (pr *progress) add(total int64, opts ...mpb.BarOption) *mpb.Bar {
@@ -243,6 +256,10 @@ func (pr *progress) image(img *fetch.Image) (done func()) {
 			total += l.Size
 		}
 	}
+	files := make([]atomic.Int64, len(img.Layers))
+	pr.mu.Lock()
+	pr.files = files
+	pr.mu.Unlock()
 	name := img.Ref
 	if len(name) > 40 {
 		name = "…" + name[len(name)-39:]
@@ -272,6 +289,7 @@ func (pr *progress) image(img *fetch.Image) (done func()) {
 				mpb.AppendDecorators(
 					decor.Counters(decor.SizeB1000(0), "% .1f / % .1f", decor.WCSyncSpace),
 					rate(time.Now()),
+					decor.Any(func(decor.Statistics) string { return fmt.Sprintf(" %d files", files[idx].Load()) }),
 				))
 			return &countingReader{rc: rc, bar: bar, overall: overall}, nil
 		})

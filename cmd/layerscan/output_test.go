@@ -312,7 +312,7 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 		if code > 1 {
 			t.Fatalf("exit %d: %s", code, term)
 		}
-		if !strings.Contains(term, "layers") || !strings.Contains(term, "B/s") || !strings.Contains(term, "layer 0") {
+		if !strings.Contains(term, "layers") || !strings.Contains(term, "B/s") || !strings.Contains(term, "layer 0") || !strings.Contains(term, " files") {
 			t.Errorf("no progress on the terminal: %q", term)
 		}
 		if strings.Contains(stdout, "\x1b") || strings.Contains(stdout, "layers ") {

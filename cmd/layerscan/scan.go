@@ -78,12 +78,15 @@ func runScan(cmd *cobra.Command, o *scanOptions, refs []string) error {
 	if err := o.det.apply(&sopts); err != nil {
 		return err
 	}
+	prog := o.out.startProgress(cmd.ErrOrStderr())
+	defer prog.wait()
+	if prog != nil {
+		sopts.OnFile = prog.fileScanned
+	}
 	scanner := scan.New(det, sopts)
 	rep := &report.Report{Schema: report.Schema, Tool: report.Tool{Name: "layerscan", Version: toolVersion(), Ruleset: det.RulesetFingerprint()}}
 
 	ctx := cmd.Context()
-	prog := o.out.startProgress(cmd.ErrOrStderr())
-	defer prog.wait()
 	for _, ref := range refs {
 		src, err := fetch.Open(ctx, ref, fopts...)
 		if err != nil {

@@ -23,6 +23,9 @@ func (s *Scanner) accept(col *collector, layer, entry int, path string, chain []
 		p = memberPath(path, chain)
 	}
 	col.addIn(layer, entry, path, chain, s.det.ScanPath(p))
+	if chain == nil && s.opts.OnFile != nil {
+		s.opts.OnFile(layer)
+	}
 	if walk.IsBinary(head) {
 		col.mu.Lock()
 		col.binaries++

@@ -30,6 +30,9 @@ type Options struct {
 	MaxEntries int
 	// Limits bound decompressed layer sizes and path shapes (issue 9).
 	Limits walk.Limits
+	// OnFile, when set, is called (from the layer's own goroutine) for
+	// each file of a layer whose content is scanned: progress display.
+	OnFile func(layer int)
 	// Binaries is what is done with binary files: walk.BinaryStrings (the
 	// default), walk.BinarySkip or walk.BinaryFull.
 	Binaries walk.BinaryMode
