@@ -25,16 +25,17 @@ import (
 // decoded text. Nearly all of the time goes to those regex runs.
 //
 // Most rules can only match text that contains one of their keywords, and
-// cannot match more than a bounded number of bytes (the analysis below
-// proves both from the rule's regex syntax). For those "windowable" rules
-// every match lies within maxWidth bytes of a keyword hit, so running them
-// over whole lines around the hits finds exactly the matches a run over the
+// cannot match more than a bounded number of bytes, or else more than a
+// bounded number of newlines (the analysis below proves both from the
+// rule's regex syntax). For those "windowable" rules every match lies
+// within its width (or its lines) of a keyword hit, so running each over
+// whole lines around its own hits finds exactly the matches a run over the
 // whole fragment finds:
-//   - a window is the whole lines around [hit-radius, hit+radius], radius
-//     the largest width of any rule with that keyword; overlapping windows
-//     merge. No match of the full text straddles a window edge (it would
-//     contain a hit whose window covers it), so the leftmost-first,
-//     non-overlapping search is in step at each window start;
+//   - a rule's window is the whole lines around [hit-radius, hit+radius]
+//     (radius = width + windowMargin; or lines+1 lines either side); the
+//     rule's overlapping windows merge. No match of the full text straddles
+//     a window edge (it would contain a hit whose window covers it), so the
+//     leftmost-first, non-overlapping search is in step at each window start;
 //   - any match found in a window contains a hit whose window reaches
 //     radius (> width) bytes beyond it on both sides, so the engine never
 //     looks at a window edge while matching (no anchor, \b or $ is ever
