@@ -11,7 +11,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -tags=$(TAGS))
 # The sample image for the demo: generated, shipped in testdata.
 DEMO_IMAGE ?= oci-archive:testdata/images/lifecycle.oci.tar
 
-.PHONY: all build demo test test-deps lint generate bench bench-sweep accuracy clean
+.PHONY: all build demo test test-deps lint generate bench bench-sweep bench-shards accuracy clean
 
 all: build
 
@@ -63,6 +63,12 @@ BENCH_LAYER_KB ?= 4096
 ## (wall time, bytes downloaded; docs/benchmarks.md, "Registry sweeps").
 bench-sweep: test-deps
 	LAYERSCAN_REQUIRE_TOOLS=1 LAYERSCAN_BENCH_SWEEP=1 LAYERSCAN_BENCH_LAYER_KB=$(BENCH_LAYER_KB) $(GO) test -count=1 -run '^TestBenchSweep$$' -v ./cmd/layerscan/ | grep -E '^(bench-sweep|--- |ok|FAIL)'
+
+## bench-shards: the bench-sweep registry swept by 1, 2 and 4 shard processes
+## at once into one real PostgreSQL (wall time, layers per shard, database
+## rows; docs/benchmarks.md, "Sharded sweeps").
+bench-shards: test-deps
+	LAYERSCAN_REQUIRE_TOOLS=1 LAYERSCAN_BENCH_SHARDS=1 LAYERSCAN_BENCH_LAYER_KB=$(BENCH_LAYER_KB) $(GO) test -count=1 -timeout 30m -run '^TestBenchShards$$' -v ./cmd/layerscan/ | grep -E '^(bench-shards|--- |ok|FAIL)'
 
 ## accuracy: recall, precision, layer and status accuracy over the buildah corpus.
 accuracy: test-deps

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -469,5 +470,21 @@ func TestStartRegistryFailureShowsLog(t *testing.T) {
 		if !strings.Contains(f.fatal, want) {
 			t.Errorf("failure message lacks %q:\n%s", want, f.fatal)
 		}
+	}
+}
+
+func TestStartPostgres(t *testing.T) {
+	dsn := StartPostgres(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v string
+	if err := db.QueryRow(`SELECT current_database()`).Scan(&v); err != nil || v != "layerscan" {
+		t.Fatalf("database %q: %v", v, err)
+	}
+	if !strings.HasPrefix(dsn, "postgres://layerscan@127.0.0.1:") {
+		t.Errorf("dsn %s", dsn)
 	}
 }

@@ -60,6 +60,18 @@ var Migrations = []Migration{
 			made_at {{bigint}} NOT NULL
 		)`,
 	}},
+	{Version: 4, Name: "sharded sweeps", SQL: []string{
+		// A run is the sweeps of one registry by N shards (one sweep row
+		// per shard attempt); an unsharded sweep has run '' and 1 shard.
+		`ALTER TABLE sweeps ADD COLUMN run TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE sweeps ADD COLUMN shard INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE sweeps ADD COLUMN shards INTEGER NOT NULL DEFAULT 1`,
+		`CREATE INDEX sweeps_run ON sweeps (run)`,
+		// What assembling an image's report needs (manifest, config, layer
+		// descriptors; JSON) while the report is not assembled yet: some
+		// of its layers belong to other shards.
+		`ALTER TABLE images ADD COLUMN meta {{blob}}`,
+	}},
 }
 
 // LatestVersion is the schema version this build writes.

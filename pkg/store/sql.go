@@ -18,6 +18,9 @@ type Dialect struct {
 	Placeholder func(n int) string
 	// Types fill the migrations' {{blob}}, {{bigint}}, {{serial}}.
 	Blob, BigInt, Serial string
+	// Lock and Unlock, when set, serialize migrations between processes
+	// (run on the migrating connection).
+	Lock, Unlock string
 }
 
 // SQLite is the dialect of modernc.org/sqlite.
@@ -27,12 +30,15 @@ var SQLite = Dialect{
 	Blob:        "BLOB", BigInt: "INTEGER", Serial: "INTEGER PRIMARY KEY AUTOINCREMENT",
 }
 
-// Postgres is the dialect of PostgreSQL (pgx's database/sql driver); no
-// implementation opens it yet.
+// Postgres is the dialect of PostgreSQL (pgx's database/sql driver,
+// opened by package store/postgres).
 var Postgres = Dialect{
 	Name:        "postgres",
 	Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
 	Blob:        "BYTEA", BigInt: "BIGINT", Serial: "BIGSERIAL PRIMARY KEY",
+	// Shards start at once: one of them migrates, the others wait.
+	Lock:   "SELECT pg_advisory_lock(7407500)",
+	Unlock: "SELECT pg_advisory_unlock(7407500)",
 }
 
 // SQL is a Store over database/sql.
@@ -82,23 +88,47 @@ func (s *SQL) render(stmt string) string {
 	return strings.NewReplacer("{{blob}}", s.d.Blob, "{{bigint}}", s.d.BigInt, "{{serial}}", s.d.Serial).Replace(stmt)
 }
 
+// conn is what migrations run on: one connection, so that a dialect's
+// session lock holds for all of them.
+type conn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
 // SchemaVersion is the highest migration applied (0 for an empty database).
 func (s *SQL) SchemaVersion(ctx context.Context) (int, error) {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at `+s.d.BigInt+` NOT NULL)`); err != nil {
+	return s.schemaVersion(ctx, s.db)
+}
+
+func (s *SQL) schemaVersion(ctx context.Context, c conn) (int, error) {
+	if _, err := c.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at `+s.d.BigInt+` NOT NULL)`); err != nil {
 		return 0, fmt.Errorf("store: %w", err)
 	}
 	var v sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
+	if err := c.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
 		return 0, fmt.Errorf("store: reading the schema version: %w", err)
 	}
 	return int(v.Int64), nil
 }
 
 // Migrate applies the migrations up to version target, each in its own
-// transaction. A database at a version this build does not know is
-// refused with ErrNewerSchema.
+// transaction, on one connection holding the dialect's lock (concurrent
+// processes migrate once). A database at a version this build does not
+// know is refused with ErrNewerSchema.
 func (s *SQL) Migrate(ctx context.Context, target int) error {
-	cur, err := s.SchemaVersion(ctx)
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer c.Close()
+	if s.d.Lock != "" {
+		if _, err := c.ExecContext(ctx, s.d.Lock); err != nil {
+			return fmt.Errorf("store: locking the schema: %w", err)
+		}
+		defer c.ExecContext(context.WithoutCancel(ctx), s.d.Unlock)
+	}
+	cur, err := s.schemaVersion(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -109,15 +139,25 @@ func (s *SQL) Migrate(ctx context.Context, target int) error {
 		if m.Version <= cur || m.Version > target {
 			continue
 		}
-		tx, err := s.db.BeginTx(ctx, nil)
+		tx, err := c.BeginTx(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("store: migration %d: %w", m.Version, err)
 		}
+		failed := error(nil)
 		for _, stmt := range m.SQL {
 			if _, err := tx.ExecContext(ctx, s.render(stmt)); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("store: migration %d (%s): %w", m.Version, m.Name, err)
+				failed = err
+				break
 			}
+		}
+		if failed != nil {
+			tx.Rollback()
+			// Another process (without a dialect lock: SQLite) may have
+			// applied it meanwhile.
+			if v, err := s.schemaVersion(ctx, c); err == nil && v >= m.Version {
+				continue
+			}
+			return fmt.Errorf("store: migration %d (%s): %w", m.Version, m.Name, failed)
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`), m.Version, m.Name, time.Now().Unix()); err != nil {
 			tx.Rollback()
@@ -159,9 +199,13 @@ func (s *SQL) PutLayer(ctx context.Context, digest, ruleset string, result []byt
 }
 
 func (s *SQL) BeginSweep(ctx context.Context, registry, ruleset string, at time.Time) (int64, error) {
+	return s.BeginShard(ctx, registry, ruleset, "", 0, 1, at)
+}
+
+func (s *SQL) BeginShard(ctx context.Context, registry, ruleset, run string, shard, shards int, at time.Time) (int64, error) {
 	var id int64
-	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO sweeps (registry, ruleset, started_at) VALUES (?, ?, ?) RETURNING id`),
-		registry, ruleset, at.UnixMilli()).Scan(&id)
+	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO sweeps (registry, ruleset, started_at, run, shard, shards) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
+		registry, ruleset, at.UnixMilli(), run, shard, shards).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("store: starting a sweep: %w", err)
 	}
@@ -177,7 +221,7 @@ func (s *SQL) FinishSweep(ctx context.Context, id int64, at time.Time, stats []b
 }
 
 func (s *SQL) Sweeps(ctx context.Context) ([]Sweep, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, registry, ruleset, started_at, finished_at, stats FROM sweeps ORDER BY id DESC`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, registry, ruleset, started_at, finished_at, stats, run, shard, shards FROM sweeps ORDER BY id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("store: listing sweeps: %w", err)
 	}
@@ -188,7 +232,7 @@ func (s *SQL) Sweeps(ctx context.Context) ([]Sweep, error) {
 		var started int64
 		var finished sql.NullInt64
 		var stats sql.NullString
-		if err := rows.Scan(&sw.ID, &sw.Registry, &sw.Ruleset, &started, &finished, &stats); err != nil {
+		if err := rows.Scan(&sw.ID, &sw.Registry, &sw.Ruleset, &started, &finished, &stats, &sw.Run, &sw.Shard, &sw.Shards); err != nil {
 			return nil, fmt.Errorf("store: listing sweeps: %w", err)
 		}
 		sw.Started = time.UnixMilli(started)
@@ -207,11 +251,12 @@ func (s *SQL) PutImage(ctx context.Context, im Image) error {
 		return err
 	}
 	at := im.LastSeen.UnixMilli()
-	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO images (registry, repo, tag, platform, digest, config_digest, layers, report, error, sweep_id, first_seen, last_seen)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO images (registry, repo, tag, platform, digest, config_digest, layers, report, error, sweep_id, first_seen, last_seen, meta)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (registry, repo, tag, platform) DO UPDATE SET digest = excluded.digest, config_digest = excluded.config_digest,
-			layers = excluded.layers, report = excluded.report, error = excluded.error, sweep_id = excluded.sweep_id, last_seen = excluded.last_seen`),
-		im.Registry, im.Repo, im.Tag, im.Platform, im.Digest, im.ConfigDigest, string(layers), im.Report, im.Error, im.Sweep, at, at)
+			layers = excluded.layers, report = excluded.report, error = excluded.error, sweep_id = excluded.sweep_id, last_seen = excluded.last_seen,
+			meta = excluded.meta`),
+		im.Registry, im.Repo, im.Tag, im.Platform, im.Digest, im.ConfigDigest, string(layers), nilIfEmpty(im.Report), im.Error, im.Sweep, at, at, nilIfEmpty(im.Meta))
 	if err != nil {
 		return fmt.Errorf("store: writing image %s/%s:%s: %w", im.Registry, im.Repo, im.Tag, err)
 	}
@@ -219,12 +264,16 @@ func (s *SQL) PutImage(ctx context.Context, im Image) error {
 }
 
 func (s *SQL) Images(ctx context.Context, f ImageFilter) ([]Image, error) {
-	query := `SELECT registry, repo, tag, platform, digest, config_digest, layers, report, error, sweep_id, first_seen, last_seen FROM images `
+	query := `SELECT registry, repo, tag, platform, digest, config_digest, layers, report, error, sweep_id, first_seen, last_seen, meta FROM images `
 	var args []any
-	if f.Sweep > 0 {
+	switch {
+	case f.Sweep > 0:
 		query += `WHERE sweep_id = ?`
 		args = append(args, f.Sweep)
-	} else {
+	case f.Run != "":
+		query += `WHERE sweep_id IN (SELECT id FROM sweeps WHERE run = ?)`
+		args = append(args, f.Run)
+	default:
 		query += `WHERE sweep_id IN (SELECT MAX(id) FROM sweeps WHERE finished_at IS NOT NULL GROUP BY registry)`
 	}
 	query += ` ORDER BY registry, repo, tag, platform`
@@ -238,7 +287,7 @@ func (s *SQL) Images(ctx context.Context, f ImageFilter) ([]Image, error) {
 		var im Image
 		var layers string
 		var first, last int64
-		if err := rows.Scan(&im.Registry, &im.Repo, &im.Tag, &im.Platform, &im.Digest, &im.ConfigDigest, &layers, &im.Report, &im.Error, &im.Sweep, &first, &last); err != nil {
+		if err := rows.Scan(&im.Registry, &im.Repo, &im.Tag, &im.Platform, &im.Digest, &im.ConfigDigest, &layers, &im.Report, &im.Error, &im.Sweep, &first, &last, &im.Meta); err != nil {
 			return nil, fmt.Errorf("store: listing images: %w", err)
 		}
 		_ = json.Unmarshal([]byte(layers), &im.Layers)
@@ -316,4 +365,22 @@ func (s *SQL) PutImageReport(ctx context.Context, key, source string, report []b
 		return fmt.Errorf("store: writing an image report: %w", err)
 	}
 	return nil
+}
+
+func nilIfEmpty(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// LayerCount is the number of stored layer results under ruleset (all
+// rulesets when empty).
+func (s *SQL) LayerCount(ctx context.Context, ruleset string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM layer_results WHERE ruleset = ? OR ? = ''`), ruleset, ruleset).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: counting layers: %w", err)
+	}
+	return n, nil
 }

@@ -4,8 +4,8 @@
 //
 // Store is the interface; SQL is its implementation over database/sql,
 // shared by every SQL database through a small Dialect (the embedded SQLite
-// default in package store/sqlite; PostgreSQL can follow with its own
-// Dialect and the same migrations). Nothing stored holds a plaintext
+// default in package store/sqlite, PostgreSQL in package store/postgres,
+// with the same migrations). Nothing stored holds a plaintext
 // secret: layer results and reports carry fingerprints and redacted
 // secrets only.
 package store
@@ -30,6 +30,13 @@ type Store interface {
 	PutLayer(ctx context.Context, digest, ruleset string, result []byte, at time.Time) error
 	// BeginSweep records the start of a sweep of registry and returns its id.
 	BeginSweep(ctx context.Context, registry, ruleset string, at time.Time) (int64, error)
+	// BeginShard records the start of shard (0-based) of shards of the
+	// sweep run named run, and returns its sweep id. A shard run again
+	// gets a new id in the same run.
+	BeginShard(ctx context.Context, registry, ruleset, run string, shard, shards int, at time.Time) (int64, error)
+	// LayerCount is the number of stored layer results under ruleset
+	// (every ruleset when empty).
+	LayerCount(ctx context.Context, ruleset string) (int, error)
 	// FinishSweep records a sweep's end and its counters (JSON).
 	FinishSweep(ctx context.Context, id int64, at time.Time, stats []byte) error
 	// Sweeps lists the sweeps, newest first.
@@ -64,6 +71,10 @@ type Sweep struct {
 	Started  time.Time
 	Finished time.Time // zero while running or when interrupted
 	Stats    []byte    // JSON counters
+	// Run names a sharded sweep ('' for an unsharded one); Shard is this
+	// sweep's index in it, of Shards.
+	Run           string
+	Shard, Shards int
 }
 
 // Image is one platform image of a repository tag, as a sweep saw it.
@@ -73,7 +84,10 @@ type Image struct {
 	// Layers are the layer digests, base first.
 	Layers []string
 	// Report is the image's layerscan/v1 report entry (JSON).
+	// Report is nil while the image waits for layers other shards scan:
+	// Meta then holds what assembling it needs (package sweep's JSON).
 	Report    []byte
+	Meta      []byte
 	Error     string
 	Sweep     int64
 	FirstSeen time.Time
@@ -85,4 +99,6 @@ type ImageFilter struct {
 	// Sweep selects one sweep's images; 0 the latest finished sweep of
 	// each registry.
 	Sweep int64
+	// Run selects the images every shard of a sharded run saw.
+	Run string
 }

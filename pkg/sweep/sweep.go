@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -78,6 +79,19 @@ type Options struct {
 	// LayerStored is called after the n-th layer result of this run was
 	// written to the store (tests use it to interrupt a sweep).
 	LayerStored func(n int)
+	// Logger, when set, receives structured events (progress counters,
+	// every layer scanned, the summary) instead of Progress lines.
+	Logger *slog.Logger
+
+	// Shard and Shards split the work between processes that share the
+	// store (Shards ≤ 1: one process does everything). Every shard
+	// enumerates the registry; shard I scans only the unique layers whose
+	// digest ShardOf puts in I, and assembles (config scan, report) only
+	// the images in I. An image whose layers other shards have not
+	// stored yet is stored unassembled: `layerscan report` assembles it.
+	Shard, Shards int
+	// Run names the sharded sweep all the shards belong to.
+	Run string
 }
 
 // Stats are a sweep's counters.
@@ -96,6 +110,18 @@ type Stats struct {
 	NewFindings     int   `json:"new_findings"`
 	Errors          int   `json:"errors"`
 	DurationMS      int64 `json:"duration_ms"`
+
+	// Sharded sweeps: which shard, the layers in its share, the images it
+	// assembled or left for the report (other shards' layers missing),
+	// and the layers of its share that could not be scanned.
+	Run             string   `json:"run,omitempty"`
+	Shard           int      `json:"shard"`
+	Shards          int      `json:"shards"`
+	LayersInShare   int      `json:"layers_in_share"`
+	ImagesInShare   int      `json:"images_in_share"`
+	ImagesPending   int      `json:"images_pending"`
+	LayerErrors     int      `json:"layer_errors"`
+	ImageErrorsMsgs []string `json:"error_samples,omitempty"`
 }
 
 // Result is what a sweep produced.
@@ -129,6 +155,10 @@ type sweeper struct {
 }
 
 func (s *sweeper) logf(format string, args ...any) {
+	if s.o.Logger != nil {
+		s.o.Logger.Info(fmt.Sprintf(format, args...), "shard", s.o.Shard, "shards", s.o.Shards)
+		return
+	}
 	if s.o.Progress == nil {
 		return
 	}
@@ -151,6 +181,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 60 * time.Second
 	}
+	if o.Shards < 1 {
+		o.Shards, o.Shard = 1, 0
+	}
+	if o.Shard < 0 || o.Shard >= o.Shards {
+		return nil, fmt.Errorf("sweep: shard %d of %d", o.Shard, o.Shards)
+	}
 	if o.Store == nil || o.Scanner == nil {
 		return nil, errors.New("sweep: a store and a scanner are needed")
 	}
@@ -172,11 +208,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	s.configs = map[string][]byte{}
 
-	id, err := o.Store.BeginSweep(ctx, reg.Name(), o.Ruleset, start)
+	id, err := o.Store.BeginShard(ctx, reg.Name(), o.Ruleset, o.Run, o.Shard, o.Shards, start)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{Sweep: id}
+	res.Stats.Run, res.Stats.Shard, res.Stats.Shards = o.Run, o.Shard, o.Shards
 
 	repos, err := s.repositories(ctx)
 	if err != nil {
@@ -214,6 +251,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	var todo []string
 	for _, d := range order {
+		if !s.ownsLayer(d) {
+			continue // another shard's
+		}
+		res.Stats.LayersInShare++
 		b, ok, err := o.Store.Layer(ctx, d, o.Ruleset)
 		if err != nil {
 			return nil, err
@@ -227,7 +268,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		todo = append(todo, d)
 	}
-	s.logf("%d images, %d unique layers: %d from the store, %d to scan", countImages(targets), len(order), res.Stats.LayersCached, len(todo))
+	if o.Shards > 1 {
+		s.logf("%d images, %d unique layers, %d in shard %d/%d: %d from the store, %d to scan", countImages(targets), len(order), res.Stats.LayersInShare, o.Shard, o.Shards, res.Stats.LayersCached, len(todo))
+	} else {
+		s.logf("%d images, %d unique layers: %d from the store, %d to scan", countImages(targets), len(order), res.Stats.LayersCached, len(todo))
+	}
+	progressEvery := max(1, len(todo)/20)
 
 	var stored atomic.Int64
 	var scanned atomic.Int64
@@ -243,7 +289,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				return err
 			}
 			j.result = rs[0]
-			scanned.Add(1)
+			k := scanned.Add(1)
+			if o.Logger != nil {
+				o.Logger.Info("layer scanned", "digest", d, "shard", o.Shard, "shards", o.Shards, "bytes", j.result.Bytes, "findings", len(j.result.Findings), "error", j.result.Err)
+				if int(k)%progressEvery == 0 || int(k) == len(todo) {
+					o.Logger.Info("progress", "shard", o.Shard, "shards", o.Shards, "layers_done", k, "layers_todo", len(todo),
+						"layer_bytes", s.layerBytes.Load(), "elapsed_ms", time.Since(start).Milliseconds())
+				}
+			}
 			if j.result.Err != "" {
 				s.logf("layer %s: %s", d, j.result.Err)
 				return nil // not stored: tried again next time
@@ -266,6 +319,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	res.Stats.LayersScanned = int(scanned.Load())
+	for _, d := range todo {
+		if r := jobs[d].result; r == nil || r.Err != "" {
+			res.Stats.LayerErrors++
+			if len(res.Stats.ImageErrorsMsgs) < 5 && r != nil {
+				res.Stats.ImageErrorsMsgs = append(res.Stats.ImageErrorsMsgs, "layer "+d+": "+r.Err)
+			}
+		}
+	}
 	s.logf("layers done; assembling %d image reports", len(targets))
 
 	var fps []string
@@ -278,6 +339,37 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		scannedSet[d] = true
 	}
 	for _, t := range targets {
+		if !s.ownsTarget(t) {
+			continue // another shard assembles it
+		}
+		res.Stats.ImagesInShare++
+		if t.img != nil && done[t.img.Digest.String()].json == nil && o.Shards > 1 {
+			// Layers of other shards come from the store; when one is not
+			// there yet, the image is stored for the report to assemble.
+			pending := false
+			for _, l := range t.img.Layers {
+				j := jobs[l.Digest.String()]
+				if j.result != nil {
+					continue
+				}
+				b, ok, err := o.Store.Layer(ctx, l.Digest.String(), o.Ruleset)
+				if err != nil {
+					return nil, err
+				}
+				if lr, derr := DecodeLayer(b); ok && derr == nil {
+					j.result = lr
+					continue
+				}
+				pending = true
+			}
+			if pending {
+				if err := s.putPending(ctx, id, t); err != nil {
+					return nil, err
+				}
+				res.Stats.ImagesPending++
+				continue
+			}
+		}
 		var im *report.Image
 		if t.img != nil && done[t.img.Digest.String()].json == nil {
 			if a := s.cachedReport(ctx, t, jobs2scanned(t, scannedSet)); a != nil {
@@ -320,6 +412,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.Stats.Findings += len(im.Findings)
 		if len(im.Errors) > 0 {
 			res.Stats.Errors++
+			if len(res.Stats.ImageErrorsMsgs) < 5 {
+				res.Stats.ImageErrorsMsgs = append(res.Stats.ImageErrorsMsgs, im.Ref+": "+im.Errors[0].Message)
+			}
 		}
 		for _, f := range im.Findings {
 			fps = append(fps, f.Fingerprint)
@@ -386,6 +481,24 @@ func countImages(ts []*target) int {
 		}
 	}
 	return n
+}
+
+// putPending stores an image of the shard's share whose report waits for
+// other shards' layers.
+func (s *sweeper) putPending(ctx context.Context, sweep int64, t *target) error {
+	meta, err := encodeMeta(t.img)
+	if err != nil {
+		return err
+	}
+	rec := store.Image{
+		Registry: s.reg.Name(), Repo: t.repo, Tag: t.tag, Platform: t.platform,
+		Digest: t.img.Digest.String(), ConfigDigest: t.img.ConfigDigest.String(), Layers: []string{}, Meta: meta,
+		Sweep: sweep, LastSeen: time.Now(),
+	}
+	for _, l := range t.img.Layers {
+		rec.Layers = append(rec.Layers, l.Digest.String())
+	}
+	return s.o.Store.PutImage(ctx, rec)
 }
 
 func (s *sweeper) putImage(ctx context.Context, sweep int64, t *target, im *report.Image) error {

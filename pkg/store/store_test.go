@@ -1,0 +1,294 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/layerscan/layerscan/pkg/store"
+	"github.com/layerscan/layerscan/pkg/store/postgres"
+	"github.com/layerscan/layerscan/pkg/store/sqlite"
+)
+
+// backend is one database the store runs on. Every test below runs on
+// each: the embedded SQLite file and a real PostgreSQL server.
+type backend struct {
+	name    string
+	dialect store.Dialect
+	// newDB makes an empty database and returns its --db name.
+	newDB func(t *testing.T) string
+	// rawDB opens it without migrating.
+	rawDB func(t *testing.T, dsn string) *sql.DB
+	open  func(ctx context.Context, dsn string) (*store.SQL, error)
+}
+
+var (
+	pgOnce sync.Once
+	pgDSN  string
+	pgN    atomic.Int64
+)
+
+func backends() []backend {
+	return []backend{
+		{
+			name: "sqlite", dialect: store.SQLite,
+			newDB: func(t *testing.T) string { return filepath.Join(t.TempDir(), "s.db") },
+			rawDB: func(t *testing.T, dsn string) *sql.DB {
+				db, err := sqlite.OpenDB(dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return db
+			},
+			open: sqlite.Open,
+		},
+		{
+			name: "postgres", dialect: store.Postgres,
+			newDB: func(t *testing.T) string {
+				// One server for the package's tests (started by the first
+				// test that needs it, stopped by TestMain), a database each.
+				pgOnce.Do(func() { pgDSN = startSharedPostgres(t) })
+				if pgDSN == "" {
+					t.Skip("no PostgreSQL")
+				}
+				name := fmt.Sprintf("t%d", pgN.Add(1))
+				db, err := postgres.OpenDB(t.Context(), pgDSN)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Close()
+				if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
+					t.Fatal(err)
+				}
+				return strings.Replace(pgDSN, "/layerscan?", "/"+name+"?", 1)
+			},
+			rawDB: func(t *testing.T, dsn string) *sql.DB {
+				db, err := postgres.OpenDB(t.Context(), dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return db
+			},
+			open: postgres.Open,
+		},
+	}
+}
+
+func forEachBackend(t *testing.T, f func(t *testing.T, b backend)) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) { f(t, b) })
+	}
+}
+
+// The store contract.
+func TestStore(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := t.Context()
+		s, err := b.open(ctx, b.newDB(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if v, _ := s.SchemaVersion(ctx); v != store.LatestVersion() {
+			t.Errorf("schema version %d, want %d", v, store.LatestVersion())
+		}
+		if _, ok, err := s.Layer(ctx, "sha256:1", "r1"); ok || err != nil {
+			t.Fatalf("empty store: %v %v", ok, err)
+		}
+		now := time.Now()
+		for range 2 { // an upsert, not a duplicate
+			if err := s.PutLayer(ctx, "sha256:1", "r1", []byte("one"), now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if b, ok, _ := s.Layer(ctx, "sha256:1", "r1"); !ok || string(b) != "one" {
+			t.Errorf("layer: %q %v", b, ok)
+		}
+		if _, ok, _ := s.Layer(ctx, "sha256:1", "r2"); ok {
+			t.Error("a result under another ruleset was returned")
+		}
+		if n, _ := s.LayerCount(ctx, "r1"); n != 1 {
+			t.Errorf("layer count %d, want 1", n)
+		}
+		id1, _ := s.BeginSweep(ctx, "reg", "r1", now)
+		im := store.Image{Registry: "reg", Repo: "a", Tag: "v1", Platform: "linux/amd64", Digest: "sha256:m", Layers: []string{"sha256:1"}, Report: []byte("{}"), Sweep: id1, LastSeen: now}
+		if err := s.PutImage(ctx, im); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.SeeFindings(ctx, id1, now, []string{"f1", "f2", "f1"})
+		if err != nil || n != 2 {
+			t.Fatalf("new findings %d %v, want 2", n, err)
+		}
+		s.FinishSweep(ctx, id1, now, []byte(`{}`))
+		id2, _ := s.BeginSweep(ctx, "reg", "r1", now.Add(time.Hour))
+		im.Sweep, im.LastSeen, im.Tag = id2, now.Add(time.Hour), "v2"
+		s.PutImage(ctx, im)
+		if n, _ := s.SeeFindings(ctx, id2, now.Add(time.Hour), []string{"f1", "f3"}); n != 1 {
+			t.Errorf("second sweep: %d new findings, want 1", n)
+		}
+		if ims, _ := s.Images(ctx, store.ImageFilter{}); len(ims) != 1 || ims[0].Tag != "v1" {
+			t.Errorf("while sweep 2 runs, the latest finished sweep's images: %+v", ims)
+		}
+		s.FinishSweep(ctx, id2, now.Add(time.Hour), []byte(`{}`))
+		ims, err := s.Images(ctx, store.ImageFilter{})
+		if err != nil || len(ims) != 1 || ims[0].Tag != "v2" || len(ims[0].Layers) != 1 || ims[0].Meta != nil {
+			t.Errorf("latest sweep's images: %+v %v", ims, err)
+		}
+		if ims, _ := s.Images(ctx, store.ImageFilter{Sweep: id1}); len(ims) != 1 || ims[0].Tag != "v1" {
+			t.Errorf("first sweep's images: %+v", ims)
+		}
+		first, _ := s.FindingsFirstSeen(ctx)
+		if !first["f1"].Equal(time.UnixMilli(now.UnixMilli())) || first["f3"].IsZero() {
+			t.Errorf("first seen: %v", first)
+		}
+		sw, _ := s.Sweeps(ctx)
+		if len(sw) != 2 || sw[0].ID != id2 || sw[0].Finished.IsZero() || sw[1].Finished.IsZero() || sw[0].Shards != 1 || sw[0].Run != "" {
+			t.Errorf("sweeps: %+v", sw)
+		}
+		if err := s.PutImageReport(ctx, "k", "src", []byte("r"), now); err != nil {
+			t.Fatal(err)
+		}
+		if b, src, ok, _ := s.ImageReport(ctx, "k"); !ok || src != "src" || string(b) != "r" {
+			t.Errorf("image report: %q %q %v", b, src, ok)
+		}
+	})
+}
+
+// Shards of one run: each its sweep row; a pending image (no report yet,
+// its assembly input in Meta) round-trips; the run's images are those
+// of all its shards.
+func TestStoreShards(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := t.Context()
+		s, err := b.open(ctx, b.newDB(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		now := time.Now()
+		var ids []int64
+		for i := range 3 {
+			id, err := s.BeginShard(ctx, "reg", "r", "night-1", i, 3, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+			im := store.Image{Registry: "reg", Repo: "a", Tag: fmt.Sprint("v", i), Platform: "linux/amd64", Digest: "sha256:m", Layers: []string{}, Sweep: id, LastSeen: now}
+			if i == 1 {
+				im.Meta = []byte(`{"pending":true}`)
+			} else {
+				im.Report = []byte(`{}`)
+			}
+			if err := s.PutImage(ctx, im); err != nil {
+				t.Fatal(err)
+			}
+		}
+		old, _ := s.BeginShard(ctx, "reg", "r", "night-0", 0, 1, now)
+		s.PutImage(ctx, store.Image{Registry: "reg", Repo: "old", Tag: "x", Layers: []string{}, Report: []byte(`{}`), Sweep: old, LastSeen: now})
+		ims, err := s.Images(ctx, store.ImageFilter{Run: "night-1"})
+		if err != nil || len(ims) != 3 {
+			t.Fatalf("run images: %+v %v", ims, err)
+		}
+		if ims[1].Report != nil || string(ims[1].Meta) != `{"pending":true}` || ims[0].Meta != nil || string(ims[0].Report) != "{}" {
+			t.Errorf("pending image: report %q meta %q", ims[1].Report, ims[1].Meta)
+		}
+		sw, _ := s.Sweeps(ctx)
+		if len(sw) != 4 || sw[1].Run != "night-1" || sw[1].Shard != 2 || sw[1].Shards != 3 {
+			t.Errorf("sweeps: %+v", sw)
+		}
+	})
+}
+
+// Two processes (two stores, each its own connections) and many
+// goroutines finishing the same layers at once: one row per layer and
+// ruleset, no error.
+func TestStoreConcurrentWriters(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := t.Context()
+		dsn := b.newDB(t)
+		var stores []*store.SQL
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var openErr error
+		for range 2 { // concurrent migrations too
+			wg.Go(func() {
+				s, err := b.open(ctx, dsn)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					openErr = err
+					return
+				}
+				stores = append(stores, s)
+			})
+		}
+		wg.Wait()
+		if openErr != nil {
+			t.Fatal(openErr)
+		}
+		for _, s := range stores {
+			defer s.Close()
+		}
+		errs := make(chan error, 200)
+		for i := range 8 {
+			s := stores[i%2]
+			wg.Go(func() {
+				for k := range 20 {
+					d := fmt.Sprintf("sha256:%d", k)
+					if err := s.PutLayer(ctx, d, "r", []byte(fmt.Sprint("result ", k)), time.Now()); err != nil {
+						errs <- err
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if n, err := stores[0].LayerCount(ctx, ""); n != 20 || err != nil {
+			t.Errorf("%d layer rows (%v), want 20", n, err)
+		}
+		if b, ok, _ := stores[1].Layer(ctx, "sha256:7", "r"); !ok || string(b) != "result 7" {
+			t.Errorf("layer 7: %q", b)
+		}
+	})
+}
+
+func TestStoreMigrationsBothDialects(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := t.Context()
+		dsn := b.newDB(t)
+		old, err := store.NewSQLAt(ctx, b.rawDB(t, dsn), b.dialect, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old.PutLayer(ctx, "sha256:1", "r", []byte("kept"), time.Now())
+		old.Close()
+
+		s, err := b.open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := s.SchemaVersion(ctx); v != store.LatestVersion() {
+			t.Errorf("upgraded to %d, want %d", v, store.LatestVersion())
+		}
+		if b, ok, _ := s.Layer(ctx, "sha256:1", "r"); !ok || string(b) != "kept" {
+			t.Errorf("data lost in the upgrade: %q", b)
+		}
+		if _, err := s.DB().Exec(fmt.Sprintf(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (%d, 'future', 0)`, store.LatestVersion()+1)); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if _, err := b.open(ctx, dsn); !errors.Is(err, store.ErrNewerSchema) {
+			t.Errorf("newer database: %v, want ErrNewerSchema", err)
+		}
+	})
+}

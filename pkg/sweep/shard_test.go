@@ -1,0 +1,85 @@
+package sweep
+
+import (
+	"fmt"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/layerscan/layerscan/pkg/fetch"
+)
+
+func TestShardOfCoversEveryKeyOnce(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 4, 8} {
+		count := make([]int, n)
+		for i := range 4000 {
+			s := ShardOf(fmt.Sprintf("sha256:%064x", i*7919), n)
+			if s < 0 || s >= n {
+				t.Fatalf("ShardOf(_, %d) = %d", n, s)
+			}
+			count[s]++
+		}
+		for i, c := range count { // roughly even
+			if c < 4000/n*7/10 {
+				t.Errorf("%d shards: shard %d got %d of 4000 keys", n, i, c)
+			}
+		}
+	}
+	if ShardOf("sha256:abc", 4) != ShardOf("sha256:abc", 4) {
+		t.Error("not deterministic")
+	}
+}
+
+func TestParseShard(t *testing.T) {
+	for in, want := range map[string][2]int{"0/1": {0, 1}, "3/4": {3, 4}, "7/8": {7, 8}} {
+		i, n, err := ParseShard(in)
+		if err != nil || i != want[0] || n != want[1] {
+			t.Errorf("ParseShard(%q) = %d, %d, %v", in, i, n, err)
+		}
+	}
+	for _, bad := range []string{"", "4/4", "-1/4", "1", "a/b", "1/0", "2/-3"} {
+		if _, _, err := ParseShard(bad); err == nil {
+			t.Errorf("ParseShard(%q): no error", bad)
+		}
+	}
+}
+
+// An image stored unassembled by a shard comes back with what Assemble
+// needs.
+func TestShardImageMetaRoundTrip(t *testing.T) {
+	img, err := random.Image(64, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := img.RawConfigFile()
+	cfg, _ := img.ConfigFile()
+	m, _ := img.Manifest()
+	d, _ := img.Digest()
+	fi := &fetch.Image{Ref: "r/a:1", Source: "r/a:1", Digest: d, ConfigDigest: m.Config.Digest, Platform: "linux/amd64",
+		RawConfig: raw, Config: cfg, Annotations: map[string]string{"k": "v"}, Warnings: []string{"w"}}
+	for i, l := range m.Layers {
+		var diff v1.Hash
+		if i < len(cfg.RootFS.DiffIDs) {
+			diff = cfg.RootFS.DiffIDs[i]
+		}
+		fi.Layers = append(fi.Layers, fetch.NewLayer(i, l.Digest, diff, l.Size, l.MediaType, nil))
+	}
+	b, err := encodeMeta(fi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeMeta(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Ref != fi.Ref || got.Digest != fi.Digest || got.ConfigDigest != fi.ConfigDigest || string(got.RawConfig) != string(raw) ||
+		got.Annotations["k"] != "v" || len(got.Warnings) != 1 || len(got.Layers) != 3 || got.Config == nil {
+		t.Fatalf("round trip: %+v", got)
+	}
+	for i, l := range got.Layers {
+		if l.Digest != fi.Layers[i].Digest || l.DiffID != fi.Layers[i].DiffID || l.Size != fi.Layers[i].Size || l.MediaType != fi.Layers[i].MediaType || l.Index != i {
+			t.Errorf("layer %d: %+v, want %+v", i, l, fi.Layers[i])
+		}
+	}
+}
