@@ -167,6 +167,7 @@ func addImages(rep *report.Report, images []store.Image, repos sweep.Patterns, m
 				if at, ok := firstSeen[f.Fingerprint]; !ok || at.Before(cutoff) {
 					continue
 				}
+				f.New = true // first seen within --new-since
 			}
 			kept = append(kept, f)
 		}

@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/layerscan/layerscan/pkg/fetch"
 )
 
 // maxPages bounds the pages of one catalog or tag list.
@@ -89,22 +91,30 @@ func (s *sweeper) pages(ctx context.Context, scopes []string, path string, decod
 		next.RawQuery = "n=" + strconv.Itoa(s.o.PageSize)
 	}
 	for range maxPages {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, next.String(), nil)
+		// One page: the request and the whole body, again when the body
+		// broke off (a reset or truncated answer is no HTTP status, so the
+		// transport's own retry does not see it).
+		var resp *http.Response
+		err := fetch.Retry(ctx, func() error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, next.String(), nil)
+			if err != nil {
+				return err
+			}
+			resp, err = client.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if err := transport.CheckError(resp, http.StatusOK); err != nil {
+				return err
+			}
+			if err := decode(resp.Body); err != nil {
+				return fmt.Errorf("reading %s: %w", path, err)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		if err := transport.CheckError(resp, http.StatusOK); err != nil {
-			resp.Body.Close()
-			return err
-		}
-		err = decode(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", path, err)
 		}
 		link := nextLink(resp.Header.Values("Link"))
 		if link == "" {

@@ -423,6 +423,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	seenBefore, err := o.Store.FindingsFirstSeen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, im := range res.Images {
+		for i := range im.Findings {
+			_, old := seenBefore[im.Findings[i].Fingerprint]
+			im.Findings[i].New = !old // new since the last sweep
+		}
+	}
 	n, err := o.Store.SeeFindings(ctx, id, time.Now(), fps)
 	if err != nil {
 		return nil, err
@@ -663,7 +673,11 @@ func (s *sweeper) resolveTag(ctx context.Context, r name.Repository, repo, tag s
 	fail := func(format string, args ...any) []*target {
 		return []*target{{repo: repo, tag: tag, ref: ref.String(), err: fmt.Sprintf(format, args...)}}
 	}
-	desc, err := remote.Get(ref, s.ropts...)
+	var desc *remote.Descriptor
+	err := fetch.Retry(ctx, func() (err error) {
+		desc, err = remote.Get(ref, s.ropts...)
+		return err
+	})
 	if err != nil {
 		return fail("fetching the manifest: %s", oneLine(err))
 	}
@@ -696,7 +710,7 @@ func (s *sweeper) resolveTag(ctx context.Context, r name.Repository, repo, tag s
 				out = append(out, &target{repo: repo, tag: tag, platform: p, ref: ref.String(), err: fmt.Sprintf("reading %s: %s", c.Digest, oneLine(err))})
 				continue
 			}
-			if t := s.image(ref, repo, tag, c.Digest, img); t != nil {
+			if t := s.image(ctx, ref, repo, tag, c.Digest, img); t != nil {
 				t.platform = p // the index's word, unique per child
 				out = append(out, t)
 			}
@@ -710,7 +724,7 @@ func (s *sweeper) resolveTag(ctx context.Context, r name.Repository, repo, tag s
 		if err != nil {
 			return fail("reading the image: %s", oneLine(err))
 		}
-		if t := s.image(ref, repo, tag, desc.Digest, img); t != nil {
+		if t := s.image(ctx, ref, repo, tag, desc.Digest, img); t != nil {
 			return []*target{t}
 		}
 		return nil
@@ -720,9 +734,13 @@ func (s *sweeper) resolveTag(ctx context.Context, r name.Repository, repo, tag s
 }
 
 // image reads an image's manifest and config; nil when --since leaves it out.
-func (s *sweeper) image(ref name.Tag, repo, tag string, digest v1.Hash, img v1.Image) *target {
+func (s *sweeper) image(ctx context.Context, ref name.Tag, repo, tag string, digest v1.Hash, img v1.Image) *target {
 	t := &target{repo: repo, tag: tag, ref: ref.String()}
-	m, err := img.Manifest()
+	var m *v1.Manifest
+	err := fetch.Retry(ctx, func() (err error) {
+		m, err = img.Manifest()
+		return err
+	})
 	if err != nil {
 		t.err = "reading the manifest: " + oneLine(err)
 		return t
@@ -735,7 +753,7 @@ func (s *sweeper) image(ref name.Tag, repo, tag string, digest v1.Hash, img v1.I
 		t.err = fmt.Sprintf("config is %d bytes, more than the %d allowed", m.Config.Size, fetch.DefaultMaxMetadataSize)
 		return t
 	}
-	raw, err := s.config(m.Config.Digest.String(), img)
+	raw, err := s.config(ctx, ref.Context().Digest(m.Config.Digest.String()), m.Config.Digest)
 	if err != nil {
 		t.err = "reading the config: " + oneLine(err)
 		return t
@@ -760,11 +778,13 @@ func (s *sweeper) image(ref name.Tag, repo, tag string, digest v1.Hash, img v1.I
 		}
 		blob := ref.Context().Digest(d.Digest.String())
 		fi.Layers = append(fi.Layers, fetch.NewLayer(i, d.Digest, diffID, d.Size, d.MediaType, func() (io.ReadCloser, error) {
-			l, err := remote.Layer(blob, s.ropts...)
-			if err != nil {
-				return nil, err
-			}
-			rc, err := l.Compressed()
+			rc, err := fetch.ResumingBlob(ctx, func() (io.ReadCloser, error) {
+				l, err := remote.Layer(blob, s.ropts...)
+				if err != nil {
+					return nil, err
+				}
+				return l.Compressed()
+			})
 			if err != nil {
 				return nil, fmt.Errorf("downloading %s: %s", blob, oneLine(err))
 			}
@@ -775,20 +795,42 @@ func (s *sweeper) image(ref name.Tag, repo, tag string, digest v1.Hash, img v1.I
 	return t
 }
 
-// config reads an image's config blob once per run.
-func (s *sweeper) config(digest string, img v1.Image) ([]byte, error) {
+// config reads an image's config blob once per run, checked against its
+// digest, and read again when the body broke off.
+func (s *sweeper) config(ctx context.Context, blob name.Digest, digest v1.Hash) ([]byte, error) {
 	s.configMu.Lock()
-	raw, ok := s.configs[digest]
+	raw, ok := s.configs[digest.String()]
 	s.configMu.Unlock()
 	if ok {
 		return raw, nil
 	}
-	raw, err := img.RawConfigFile()
+	err := fetch.Retry(ctx, func() error {
+		l, err := remote.Layer(blob, s.ropts...)
+		if err != nil {
+			return err
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		raw, err = io.ReadAll(io.LimitReader(rc, fetch.DefaultMaxMetadataSize+1))
+		if err != nil {
+			return err
+		}
+		if int64(len(raw)) > fetch.DefaultMaxMetadataSize {
+			return fmt.Errorf("config is more than the %d bytes allowed", fetch.DefaultMaxMetadataSize)
+		}
+		if got, _, err := v1.SHA256(bytes.NewReader(raw)); err == nil && digest.Algorithm == "sha256" && got != digest {
+			return fmt.Errorf("config content is %s, not %s: %w", got, digest, io.ErrUnexpectedEOF)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	s.configMu.Lock()
-	s.configs[digest] = raw
+	s.configs[digest.String()] = raw
 	s.configMu.Unlock()
 	return raw, nil
 }
