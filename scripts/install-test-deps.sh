@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Installs the Debian packages layerscan's tests use, when they are missing:
-# buildah and skopeo (build and copy real images), docker-registry (a real
-# registry), busybox-static (the base of the test images), chromium (the
-# HTML report's browser tests, headless), postgresql (the shared store's
-# tests start their own server from its binaries; the package's own cluster
-# is not used).
+# Installs what layerscan's tests use, when it is missing:
+#   Debian packages: buildah and skopeo (build and copy real images),
+#   docker-registry (a real registry), busybox-static (the base of the test
+#   images), chromium (the HTML report's browser tests, headless),
+#   postgresql (the shared store's tests start their own server from its
+#   binaries; the package's own cluster is not used);
+#   from npm: Microsoft's SARIF Multitool (a real SARIF consumer), into
+#   .cache/sarif-multitool.
 set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
+
 need=()
 command -v buildah >/dev/null 2>&1 || need+=(buildah)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
@@ -13,12 +19,21 @@ command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need+=(postgresql); fi
 if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then need+=(busybox-static); fi
-if [ ${#need[@]} -eq 0 ]; then
-	exit 0
+command -v npm >/dev/null 2>&1 || need+=(npm)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "installing Debian packages: ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -qq
+	$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-echo "installing Debian packages: ${need[*]}"
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+
+multitool_version=5.7.0
+mt=$root/.cache/sarif-multitool
+bin=$mt/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
+if [ ! -f "$bin" ]; then
+	echo "installing @microsoft/sarif-multitool@$multitool_version from npm into .cache/sarif-multitool"
+	mkdir -p "$mt"
+	(cd "$mt" && npm install --silent --no-audit --no-fund --no-save "@microsoft/sarif-multitool@$multitool_version" >/dev/null)
+fi
+# npm does not run the package's install script: make the binary executable.
+chmod u+x "$bin"
