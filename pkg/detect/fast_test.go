@@ -21,7 +21,7 @@ import (
 // in real text.
 func equivCorpus(t testing.TB, limit int) map[string]string {
 	var samples []string
-	for _, rd := range customRules() {
+	for _, rd := range rulesWithSamples() {
 		for _, x := range append(slices.Clone(rd.tps), rd.fps...) {
 			samples = append(samples, x.text)
 		}
@@ -160,7 +160,7 @@ func TestScanBinaryEqualsPlain(t *testing.T) {
 		t.Fatal(err)
 	}
 	var samples []string
-	for _, rd := range customRules() {
+	for _, rd := range rulesWithSamples() {
 		for _, x := range rd.tps {
 			samples = append(samples, x.text)
 		}

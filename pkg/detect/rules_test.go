@@ -18,7 +18,7 @@ func scanSample(d *Detector, s sample) []Finding {
 // near misses do not.
 func TestRuleSamples(t *testing.T) {
 	d := newDetector(t)
-	for _, rd := range customRules() {
+	for _, rd := range rulesWithSamples() {
 		id := rd.rule.RuleID
 		t.Run(id, func(t *testing.T) {
 			if len(rd.tps) == 0 || len(rd.fps) == 0 {
