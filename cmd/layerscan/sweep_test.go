@@ -365,10 +365,13 @@ func TestSweepRealRegistry(t *testing.T) {
 	if frep.Schema != report.Schema || len(frep.Images) != len(f.images) {
 		t.Errorf("report: schema %q, %d images, want %d", frep.Schema, len(frep.Images), len(f.images))
 	}
-	for _, format := range []string{"table", "sarif", "csv", "markdown"} {
+	for _, format := range []string{"table", "sarif", "csv", "markdown", "html"} {
 		rf := runCLI(t, nil, "report", "--db", db, "--format", format)
 		if rf.code != exitIncomplete || len(rf.stdout) == 0 {
 			t.Errorf("report --format %s: exit %d, %d bytes: %s", format, rf.code, len(rf.stdout), rf.stderr)
+		}
+		if format == "html" && (!strings.Contains(rf.stdout, "layerscan-report") || !strings.Contains(rf.stdout, f.reg.Host)) {
+			t.Errorf("report --format html: not the report of the sweep")
 		}
 	}
 	ra := runCLI(t, nil, "report", "--db", db, "--format", "json", "--repo", "team-a/*", "--severity", "critical")
