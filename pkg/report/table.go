@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/layerscan/layerscan/pkg/detect"
 )
 
 // TableOptions say how the table is drawn.
@@ -299,17 +301,8 @@ var Severities = []string{"critical", "high", "medium", "low", "info"}
 // SeverityRank orders severities: critical 4 … info 0. An empty or
 // unknown severity ranks as high, so that it is never silently ignored.
 func SeverityRank(s string) int {
-	switch s {
-	case "critical":
-		return 4
-	case "high":
-		return 3
-	case "medium":
-		return 2
-	case "low":
-		return 1
-	case "info":
-		return 0
+	if r := detect.SeverityRank(s); r >= 0 {
+		return r
 	}
 	return 3
 }
