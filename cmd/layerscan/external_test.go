@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,14 +13,7 @@ import (
 // kept in ../shared/external-images (see its README).
 func externalImage(t *testing.T, name string) string {
 	t.Helper()
-	p := filepath.Join(repoRoot(t), "..", "shared", "external-images", name)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv(testenv.RequireToolsEnv) == "1" {
-			t.Fatalf("external image %s: %v", name, err)
-		}
-		t.Skipf("external image %s: %v", name, err)
-	}
-	return p
+	return filepath.Join(testenv.ExternalImagesDir(t), name)
 }
 
 // TestExternalImages scans the images made by other builders: every layer

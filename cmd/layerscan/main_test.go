@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -89,11 +88,7 @@ func scanJSON(t *testing.T, env []string, ref string, extra ...string) *report.R
 }
 
 // repoRoot is the repository's top directory.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
+func repoRoot(testing.TB) string { return testenv.RepoRoot() }
 
 var (
 	corpusOnce sync.Once

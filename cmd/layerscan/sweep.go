@@ -231,7 +231,7 @@ func runSweep(cmd *cobra.Command, o *scanOptions, so *sweepOptions, registry str
 	} else {
 		fmt.Fprintf(cmd.ErrOrStderr(), "layerscan: sweep %d of %s: %d repositories, %d tags, %d images, %d layers seen, %d scanned, %d from the store, %s downloaded (%s of layers), %d findings, %d new since the last sweep, %d images with errors, %s\n",
 			res.Sweep, registry, s.Repositories, s.Tags, s.Images, s.LayersSeen, s.LayersScanned, s.LayersCached,
-			byteCount(s.BytesDownloaded), byteCount(s.LayerBytes), s.Findings, s.NewFindings, s.Errors,
+			report.HumanBytes(s.BytesDownloaded), report.HumanBytes(s.LayerBytes), s.Findings, s.NewFindings, s.Errors,
 			(time.Duration(s.DurationMS) * time.Millisecond).String())
 	}
 	switch {
@@ -261,19 +261,6 @@ func readLines(path string) ([]string, error) {
 		}
 	}
 	return out, sc.Err()
-}
-
-func byteCount(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // shardFlags reads --shard I/N, or --shards N with the index from
@@ -316,7 +303,7 @@ func shardSummary(cmd *cobra.Command, logger *slog.Logger, registry string, res 
 	} else {
 		fmt.Fprintf(cmd.ErrOrStderr(), "layerscan: shard %d/%d of run %s (sweep %d of %s): %d layers seen, %d in its share, %d scanned, %d from the store, %d images in its share (%d assembled, %d left for the report), %d findings, %d layer errors, %d images with errors, %s downloaded, %s\n",
 			s.Shard, s.Shards, s.Run, res.Sweep, registry, s.LayersSeen, s.LayersInShare, s.LayersScanned, s.LayersCached,
-			s.ImagesInShare, s.Images, s.ImagesPending, s.Findings, s.LayerErrors, s.Errors, byteCount(s.BytesDownloaded),
+			s.ImagesInShare, s.Images, s.ImagesPending, s.Findings, s.LayerErrors, s.Errors, report.HumanBytes(s.BytesDownloaded),
 			(time.Duration(s.DurationMS) * time.Millisecond).String())
 	}
 	if s.LayerErrors > 0 || s.Errors > 0 {

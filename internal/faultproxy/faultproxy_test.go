@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -20,8 +19,7 @@ import (
 )
 
 func fixture(t *testing.T, name string) string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "images", name)
+	return filepath.Join(testenv.ImagesDir(), name)
 }
 
 // outcome is what a scan saw: per layer its digests and entries and a

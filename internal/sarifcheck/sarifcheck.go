@@ -10,10 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/layerscan/layerscan/internal/testenv"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -21,14 +21,9 @@ import (
 // scripts/install-test-deps.sh installs.
 const MultitoolVersion = "5.7.0"
 
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
-
 // SchemaPath is the SARIF 2.1.0 JSON schema kept in the repository.
 func SchemaPath() string {
-	return filepath.Join(repoRoot(), "pkg", "report", "testdata", "sarif-schema-2.1.0.json")
+	return filepath.Join(testenv.RepoRoot(), "pkg", "report", "testdata", "sarif-schema-2.1.0.json")
 }
 
 // Schema compiles the SARIF 2.1.0 schema, formats asserted.
@@ -59,7 +54,7 @@ func Multitool() string {
 	if p := os.Getenv("LAYERSCAN_SARIF_MULTITOOL"); p != "" {
 		return p
 	}
-	p := filepath.Join(repoRoot(), ".cache", "sarif-multitool", "node_modules", "@microsoft", "sarif-multitool-linux", "Sarif.Multitool")
+	p := filepath.Join(testenv.RepoRoot(), ".cache", "sarif-multitool", "node_modules", "@microsoft", "sarif-multitool-linux", "Sarif.Multitool")
 	if st, err := os.Stat(p); err == nil && st.Mode()&0o100 != 0 {
 		return p
 	}

@@ -2,44 +2,18 @@ package fetch_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"runtime"
 	"testing"
 
+	"github.com/layerscan/layerscan/internal/testenv"
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/walk"
 )
 
-// repoRoot is the repository's top directory.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("no caller information")
-	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
+func repoRoot(testing.TB) string { return testenv.RepoRoot() }
 
-// imagesDir is testdata/images, the generated fixtures.
-func imagesDir(t testing.TB) string {
-	return filepath.Join(repoRoot(t), "testdata", "images")
-}
+func imagesDir(testing.TB) string { return testenv.ImagesDir() }
 
-// externalDir is ../shared/external-images next to the repository. A
-// missing directory skips the test, or fails it when
-// LAYERSCAN_REQUIRE_TOOLS=1.
-func externalDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join(repoRoot(t), "..", "shared", "external-images")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("LAYERSCAN_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("external images: %v (LAYERSCAN_REQUIRE_TOOLS=1)", err)
-		}
-		t.Skipf("external images not available: %v", err)
-	}
-	return dir
-}
+func externalDir(t testing.TB) string { return testenv.ExternalImagesDir(t) }
 
 // open opens ref and closes the source when the test ends.
 func open(t testing.TB, ref string, opts ...fetch.Option) *fetch.Source {

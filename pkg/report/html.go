@@ -21,7 +21,7 @@ var htmlAssets embed.FS
 var (
 	htmlPage = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
 		"short":  shortDigest,
-		"bytes":  humanBytes,
+		"bytes":  HumanBytes,
 		"cut":    func(n int, s string) string { return cut(s, n) },
 		"plural": plural,
 	}).ParseFS(htmlAssets, "html/report.html.tmpl"))

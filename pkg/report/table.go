@@ -338,7 +338,7 @@ func summary(im *Image) string {
 	st := im.Stats
 	return fmt.Sprintf("%d finding%s%s in %d layers, %d files, %s scanned in %s",
 		len(im.Findings), plural(len(im.Findings)), detail, st.LayersScanned, st.FilesScanned,
-		humanBytes(st.Bytes), (time.Duration(st.DurationMS) * time.Millisecond).String())
+		HumanBytes(st.Bytes), (time.Duration(st.DurationMS) * time.Millisecond).String())
 }
 
 func problemText(p Problem) string {
@@ -395,7 +395,8 @@ func cutMiddle(s string, n int) string {
 	return string(r[:head]) + "…" + string(r[len(r)-tail:])
 }
 
-func humanBytes(n int64) string {
+// HumanBytes writes a byte count for people, in powers of 1000 (kB, MB).
+func HumanBytes(n int64) string {
 	const unit = 1000
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

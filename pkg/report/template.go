@@ -20,7 +20,7 @@ var TemplateFuncs = template.FuncMap{
 	"cut":      func(n int, s string) string { return cut(s, n) },
 	"status":   status,
 	"summary":  summary,
-	"bytes":    humanBytes,
+	"bytes":    HumanBytes,
 	"json": func(v any) (string, error) {
 		b, err := json.Marshal(v)
 		return string(b), err

@@ -7,15 +7,13 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/layerscan/layerscan/internal/testenv"
 	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/report"
@@ -43,33 +41,11 @@ func newScanner(t testing.TB, opts scan.Options) *scan.Scanner {
 	return scan.New(detector(t), opts)
 }
 
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("no caller information")
-	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
+func repoRoot(testing.TB) string { return testenv.RepoRoot() }
 
-func imagesDir(t testing.TB) string {
-	return filepath.Join(repoRoot(t), "testdata", "images")
-}
+func imagesDir(testing.TB) string { return testenv.ImagesDir() }
 
-// externalDir is ../shared/external-images next to the repository. A
-// missing directory skips the test, or fails it when
-// LAYERSCAN_REQUIRE_TOOLS=1.
-func externalDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join(repoRoot(t), "..", "shared", "external-images")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("LAYERSCAN_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("external images: %v (LAYERSCAN_REQUIRE_TOOLS=1)", err)
-		}
-		t.Skipf("external images not available: %v", err)
-	}
-	return dir
-}
+func externalDir(t testing.TB) string { return testenv.ExternalImagesDir(t) }
 
 func openSource(t testing.TB, ref string, opts ...fetch.Option) *fetch.Source {
 	t.Helper()
