@@ -9,12 +9,15 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := startProfile(os.Getenv("LAYERSCAN_CPUPROFILE"))
 	code := run(ctx, os.Args[1:])
+	stopProfile()
 	stop()
 	os.Exit(code)
 }
@@ -44,5 +47,27 @@ func run(ctx context.Context, args []string) int {
 	default:
 		fmt.Fprintln(os.Stderr, "layerscan: "+oneLine(err.Error()))
 		return exitError2
+	}
+}
+
+// startProfile writes a CPU profile of the whole run to path when it is set
+// (LAYERSCAN_CPUPROFILE, for docs/benchmarks.md: go tool pprof -top FILE).
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "layerscan: cpu profile: "+err.Error())
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "layerscan: cpu profile: "+err.Error())
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }

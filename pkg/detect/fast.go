@@ -65,12 +65,25 @@ type windowed struct {
 	kwWin      [][]int // per trie pattern: the windowable rules with that keyword
 	kwRest     []bool  // per trie pattern: keyword of a rest rule
 	kwLen      []int
+	// restRules are the rules in rest; kwRestRules, per trie pattern, the
+	// rest rules with that keyword (for decodedMayFind).
+	restRules   []restRule
+	kwRestRules [][]int
+}
+
+// restRule is a rule that runs over whole fragments. opaque: its findings
+// depend on other rules (required rules, skipped reports), so
+// decodedMayFind cannot judge it by its own regex.
+type restRule struct {
+	rule   config.Rule
+	opaque bool
 }
 
 // winRule is a windowable rule: its window reaches radius bytes (and, when
 // lines > 0, lines whole lines) beyond each hit of its keywords.
 type winRule struct {
 	det           *gldetect.Detector
+	rule          config.Rule
 	radius, lines int
 }
 
@@ -93,6 +106,7 @@ func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
 	restCfg.Keywords = map[string]struct{}{}
 	winKw := map[string][]int{}
 	restKw := map[string]bool{}
+	restKwRules := map[string][]int{}
 	ids := slices.Sorted(maps.Keys(cfg.Rules))
 	for _, id := range ids {
 		r := cfg.Rules[id]
@@ -113,7 +127,7 @@ func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
 					winKw[k] = append(winKw[k], len(w.win))
 				}
 			}
-			wr := winRule{det: gldetect.NewDetector(one), radius: width + windowMargin}
+			wr := winRule{det: gldetect.NewDetector(one), rule: r, radius: width + windowMargin}
 			if width == 0 {
 				wr.lines = nl + 1
 			}
@@ -128,7 +142,11 @@ func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
 			k = strings.ToLower(k)
 			restCfg.Keywords[k] = struct{}{}
 			restKw[k] = true
+			if !slices.Contains(restKwRules[k], len(w.restRules)) {
+				restKwRules[k] = append(restKwRules[k], len(w.restRules))
+			}
 		}
+		w.restRules = append(w.restRules, restRule{rule: r, opaque: len(r.RequiredRules) > 0 || r.SkipReport})
 	}
 	restCfg.OrderedRules = filterOrdered(cfg.OrderedRules, restCfg.Rules)
 	w.rest = gldetect.NewDetector(restCfg)
@@ -147,6 +165,7 @@ func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
 	for _, k := range kws {
 		w.kwWin = append(w.kwWin, winKw[k])
 		w.kwRest = append(w.kwRest, restKw[k])
+		w.kwRestRules = append(w.kwRestRules, restKwRules[k])
 		w.kwLen = append(w.kwLen, len(k))
 	}
 	return w
@@ -592,43 +611,109 @@ func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 }
 
 // decodedMayFind tells whether gitleaks' decoding passes over raw could
-// report anything. A finding of pass k overlaps a segment decoded in that
-// pass and needs a rule whose keyword occurs in the pass's text: for a
-// windowable rule, one of its keyword hits lies within its radius (or its
-// lines) of a decoded segment, since the match contains the hit. So when
-// no keyword of a windowable rule lies that close to a decoded segment, no
-// keyword of another rule occurs at all, and the text holds none of the
-// fold-hazard runes, the pass reports nothing, and the next pass is
-// checked in turn (as gitleaks decodes it).
+// report anything. gitleaks reports, in decoding pass k, only matches of a
+// rule over the pass's text that overlap a segment decoded in that pass
+// (detectRule skips the others), and runs a rule only when one of its
+// keywords occurs in that text. So a pass reports nothing when no such
+// match exists: for the rules that are not windowable, their regex over
+// the whole decoded text; for a windowable rule, its regex over its
+// windows around its own keyword hits (which hold every match, as above),
+// and only windows that reach a decoded segment. Each pass is decoded with
+// nativeDecode (gitleaks' decoder in Go, decode.go) or, where it declines,
+// with gitleaks' own decoder; the next pass is checked in turn.
 func (w *windowed) decodedMayFind(raw string) bool {
+	text := raw
+	for depth := 1; depth <= w.full.MaxDecodeDepth; depth++ {
+		next, spans, ok := nativeDecode(text, nil)
+		if !ok {
+			return w.decodedMayFindCodec(raw)
+		}
+		if len(spans) == 0 {
+			return false
+		}
+		if w.passMayFind(next, func(a, b int) bool { return spansOverlap(spans, a, b) }) {
+			return true
+		}
+		text = next
+	}
+	return false
+}
+
+// decodedMayFindCodec is decodedMayFind with gitleaks' own decoder.
+func (w *windowed) decodedMayFindCodec(raw string) bool {
 	dec := codec.NewDecoder()
 	text, segs := raw, []*codec.EncodedSegment{}
 	for depth := 1; depth <= w.full.MaxDecodeDepth; depth++ {
 		if text, segs = dec.Decode(text, segs); len(segs) == 0 {
 			return false
 		}
-		if w.restAlways || foldHazard(text) {
+		if w.passMayFind(text, func(a, b int) bool { return len(codec.SegmentsWithDecodedOverlap(segs, a, b)) > 0 }) {
 			return true
 		}
-		lower := []byte(text)
-		for i, c := range lower {
-			if 'A' <= c && c <= 'Z' {
-				lower[i] = c + 'a' - 'A'
-			}
+	}
+	return false
+}
+
+// spansOverlap is codec's overlap test (end points included) against
+// sorted, disjoint spans.
+func spansOverlap(spans []span, a, b int) bool {
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].b >= a })
+	return i < len(spans) && spans[i].a <= b
+}
+
+// passMayFind tells whether some rule could report a match in text (a
+// decoding pass's text) that overlaps a decoded segment (overlap).
+func (w *windowed) passMayFind(text string, overlap func(a, b int) bool) bool {
+	if w.restAlways || foldHazard(text) {
+		return true
+	}
+	lower := []byte(text)
+	for i, c := range lower {
+		if 'A' <= c && c <= 'Z' {
+			lower[i] = c + 'a' - 'A'
 		}
-		for _, m := range w.trie.Match(lower) {
-			p := m.Pattern()
-			if w.kwRest[p] {
+	}
+	var restHit map[int]bool
+	var per map[int][]span
+	for _, m := range w.trie.Match(lower) {
+		p := m.Pattern()
+		for _, ri := range w.kwRestRules[p] {
+			if w.restRules[ri].opaque {
 				return true
 			}
-			pos := int(m.Pos())
-			for _, ri := range w.kwWin[p] {
-				wr := &w.win[ri]
-				sp := span{max(0, pos-wr.radius), min(len(text), pos+w.kwLen[p]+wr.radius)}
-				if wr.lines > 0 {
-					sp = lineSpan(text, pos, wr.lines, sp)
-				}
-				if len(codec.SegmentsWithDecodedOverlap(segs, sp.a, sp.b)) > 0 {
+			if restHit == nil {
+				restHit = map[int]bool{}
+			}
+			restHit[ri] = true
+		}
+		pos := int(m.Pos())
+		for _, ri := range w.kwWin[p] {
+			wr := &w.win[ri]
+			sp := span{max(0, pos-wr.radius), min(len(text), pos+w.kwLen[p]+wr.radius)}
+			if wr.lines > 0 {
+				sp = lineSpan(text, pos, wr.lines, sp)
+			}
+			if !overlap(sp.a, sp.b) {
+				continue
+			}
+			if per == nil {
+				per = map[int][]span{}
+			}
+			per[ri] = append(per[ri], sp)
+		}
+	}
+	for ri := range restHit {
+		for _, m := range w.restRules[ri].rule.Regex.FindAllStringIndex(text, -1) {
+			if overlap(m[0], m[1]) {
+				return true
+			}
+		}
+	}
+	for ri, spans := range per {
+		re := w.win[ri].rule.Regex
+		for _, s := range mergeLines(text, spans) {
+			for _, m := range re.FindAllStringIndex(text[s.a:s.b], -1) {
+				if overlap(s.a+m[0], s.a+m[1]) {
 					return true
 				}
 			}
