@@ -593,7 +593,14 @@ func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 		return n
 	}
 	for _, ri := range used {
+		re := w.win[ri].rule.Regex
 		for _, s := range mergeLines(raw, per[ri]) {
+			// gitleaks' Detect of a window (lowercasing, keyword scan,
+			// allowlist paths, then the regex) finds nothing unless the
+			// rule's regex matches in it: most windows stop here.
+			if !re.MatchString(raw[s.a:s.b]) {
+				continue
+			}
 			if s.a == 0 && s.b == len(raw) {
 				out = append(out, w.win[ri].det.Detect(frag)...)
 				continue
