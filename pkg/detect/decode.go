@@ -6,6 +6,8 @@ import (
 	"sync"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/zricethezav/gitleaks/v8/detect/codec"
 )
 
 // A Go-native replica of one pass of gitleaks' decoder (detect/codec,
@@ -21,11 +23,13 @@ import (
 // matches every identifier of 16 characters or more, so it costs as much
 // as the windowed rules themselves, for segments that nearly all decode to
 // nothing. nativeDecode scans for the same leftmost-first matches in plain
-// Go. It declines (ok false) where it would have to second-guess gitleaks:
-// a unicode escape (gitleaks' unicode decoder is a chain of regexes), or a
+// Go. A unicode match (runs of U+XXXX or \uXXXX) is decoded by gitleaks'
+// own decoder over the match alone (its unicode decoder is a chain of
+// regexes; over the match alone it finds that one segment). nativeDecode
+// declines (ok false) where it would have to second-guess gitleaks: a
 // percent match whose `.*` would cross invalid UTF-8 (where regex engines
-// differ); the caller then uses gitleaks' own decoder. TestNativeDecode and
-// FuzzNativeDecode compare the two.
+// differ); the caller then uses gitleaks' decoder for the whole text.
+// TestNativeDecode and FuzzNativeDecode compare the two.
 
 // Encoding kinds, in gitleaks' precedence order (higher wins an overlap).
 const (
@@ -68,8 +72,7 @@ func init() {
 }
 
 // findEncodings returns the matches of gitleaks' encoding regex in t, in
-// order; ok is false when t holds a unicode escape or a percent match
-// that crosses invalid UTF-8.
+// order; ok is false when a percent match crosses invalid UTF-8.
 func findEncodings(t string, out []encMatch) ([]encMatch, bool) {
 	n := len(t)
 	for p := 0; p < n; {
@@ -99,8 +102,10 @@ func findEncodings(t string, out []encMatch) ([]encMatch, bool) {
 			p++
 			continue
 		case c == '\\':
-			if unicodeEscapeAt(t, p) {
-				return out, false
+			if e := unicodeEscapes(t, p); e > p {
+				out = append(out, encMatch{p, e, encUnicode})
+				p = e
+				continue
 			}
 			p++
 			continue
@@ -108,8 +113,12 @@ func findEncodings(t string, out []encMatch) ([]encMatch, bool) {
 			p++
 			continue
 		}
-		if c == 'U' && unicodePointAt(t, p) {
-			return out, false
+		if c == 'U' {
+			if e := unicodePoints(t, p); e > p {
+				out = append(out, encMatch{p, e, encUnicode})
+				p = e
+				continue
+			}
 		}
 		h := p
 		for h < n && hexDigit[t[h]] {
@@ -144,47 +153,63 @@ func findEncodings(t string, out []encMatch) ([]encMatch, bool) {
 	return out, true
 }
 
-// unicodePointAt: U+XXXX followed by whitespace or the end of t.
-func unicodePointAt(t string, p int) bool {
-	if p+6 > len(t) || t[p] != 'U' || t[p+1] != '+' {
-		return false
-	}
-	for i := p + 2; i < p+6; i++ {
-		if !hexDigit[t[i]] {
-			return false
+// unicodePoints is the end of (?:U\+[a-fA-F0-9]{4}(?:\s|$))+ matched at p,
+// or p.
+func unicodePoints(t string, p int) int {
+	e := p
+	for q := p; q+6 <= len(t) && t[q] == 'U' && t[q+1] == '+' && hex4(t, q+2); {
+		if q+6 == len(t) {
+			return q + 6
 		}
+		switch t[q+6] {
+		case ' ', '\t', '\n', '\f', '\r':
+			q += 7
+			e = q
+			continue
+		}
+		break
 	}
-	if p+6 == len(t) {
-		return true
-	}
-	switch t[p+6] {
-	case ' ', '\t', '\n', '\f', '\r':
-		return true
-	}
-	return false
+	return e
 }
 
-// unicodeEscapeAt: \uXXXX or \\uXXXX (u in either case).
-func unicodeEscapeAt(t string, p int) bool {
-	q := p + 1
-	if q < len(t) && t[q] == '\\' {
-		if escapeBody(t, q+1) {
-			return true
+// unicodeEscapes is the end of (?i)(?:\\{1,2}u[a-fA-F0-9]{4})+ matched at
+// p, or p. Two backslashes are tried first; one or the other can match,
+// never both.
+func unicodeEscapes(t string, p int) int {
+	e := p
+	for q := p; q < len(t) && t[q] == '\\'; {
+		switch {
+		case q+1 < len(t) && t[q+1] == '\\' && escapeBody(t, q+2):
+			q += 7
+		case escapeBody(t, q+1):
+			q += 6
+		default:
+			return e
 		}
+		e = q
 	}
-	return escapeBody(t, q)
+	return e
+}
+
+func hex4(t string, q int) bool {
+	return q+4 <= len(t) && hexDigit[t[q]] && hexDigit[t[q+1]] && hexDigit[t[q+2]] && hexDigit[t[q+3]]
 }
 
 func escapeBody(t string, q int) bool {
-	if q+5 > len(t) || (t[q] != 'u' && t[q] != 'U') {
-		return false
+	return q+5 <= len(t) && (t[q] == 'u' || t[q] == 'U') && hex4(t, q+1)
+}
+
+// decodeUnicode decodes a unicode match with gitleaks' own decoder: over
+// the match alone it finds one segment, the match, decoded as in context.
+func decodeUnicode(m string) (string, bool) {
+	out, segs := codec.NewDecoder().Decode(m, nil)
+	switch len(segs) {
+	case 0:
+		return "", true
+	case 1:
+		return out, true
 	}
-	for i := q + 1; i < q+5; i++ {
-		if !hexDigit[t[i]] {
-			return false
-		}
-	}
-	return true
+	return "", false
 }
 
 // filterPrecedence is gitleaks' filter: a match touching or overlapping a
@@ -232,6 +257,11 @@ func nativeDecode(t string, spans []span) (string, []span, bool) {
 			dec = decodeHex(enc)
 		case encBase64:
 			dec, buf = decodeBase64(enc, buf)
+		case encUnicode:
+			var ok bool
+			if dec, ok = decodeUnicode(enc); !ok {
+				return t, spans, false
+			}
 		}
 		if dec == "" {
 			continue

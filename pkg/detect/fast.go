@@ -85,6 +85,8 @@ type winRule struct {
 	det           *gldetect.Detector
 	rule          config.Rule
 	radius, lines int
+	// filter, when set, tells the hits that may hold a match (hitfilter.go).
+	filter hitFilter
 }
 
 type span struct{ a, b int }
@@ -128,6 +130,9 @@ func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
 				}
 			}
 			wr := winRule{det: gldetect.NewDetector(one), rule: r, radius: width + windowMargin}
+			if f, ok := hitFilters[id]; ok && r.Regex.String() == f.regex {
+				wr.filter = f.filter
+			}
 			if width == 0 {
 				wr.lines = nl + 1
 			}
@@ -554,6 +559,8 @@ func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 		per = make([][]span, len(w.win))
 	}
 	var used []int
+	lx := newLineIndex(raw)
+	defer lx.release()
 	for _, m := range hits {
 		p := m.Pattern()
 		if w.kwRest[p] {
@@ -562,9 +569,12 @@ func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 		pos := int(m.Pos())
 		for _, ri := range w.kwWin[p] {
 			wr := &w.win[ri]
+			if wr.filter != nil && !wr.filter(raw, pos, pos+w.kwLen[p]) {
+				continue
+			}
 			s := span{max(0, pos-wr.radius), min(len(raw), pos+w.kwLen[p]+wr.radius)}
 			if n := wr.lines; n > 0 {
-				s = lineSpan(raw, pos, n, s)
+				s = lx.lineSpan(pos, n, s)
 			}
 			if len(per[ri]) == 0 {
 				used = append(used, ri)
@@ -576,25 +586,9 @@ func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 		out = append(out, w.rest.Detect(frag)...)
 	}
 	slices.Sort(used)
-	var nl []int // newline offsets of raw, when a rule runs on a part
-	lineOf := func(at int) int {
-		if nl == nil {
-			nl = make([]int, 0, 64)
-			for i := 0; ; {
-				j := strings.IndexByte(raw[i:], '\n')
-				if j < 0 {
-					break
-				}
-				nl = append(nl, i+j)
-				i += j + 1
-			}
-		}
-		n, _ := slices.BinarySearch(nl, at)
-		return n
-	}
 	for _, ri := range used {
 		re := w.win[ri].rule.Regex
-		for _, s := range mergeLines(raw, per[ri]) {
+		for _, s := range lx.mergeLines(per[ri]) {
 			// gitleaks' Detect of a window (lowercasing, keyword scan,
 			// allowlist paths, then the regex) finds nothing unless the
 			// rule's regex matches in it: most windows stop here.
@@ -607,7 +601,7 @@ func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 			}
 			sub := frag
 			sub.Raw = raw[s.a:s.b]
-			sub.StartLine = frag.StartLine + lineOf(s.a)
+			sub.StartLine = frag.StartLine + lx.lineOf(s.a)
 			out = append(out, w.win[ri].det.Detect(sub)...)
 		}
 		per[ri] = per[ri][:0]
@@ -730,6 +724,85 @@ func (w *windowed) passMayFind(text string, overlap func(a, b int) bool) bool {
 }
 
 var spanPool = sync.Pool{New: func() any { return new([][]span) }}
+
+// lineIndex holds the offsets of the newlines of a text, for the line
+// arithmetic of windows (the same results as lineSpan and mergeLines).
+type lineIndex struct {
+	raw string
+	nl  *[]int
+}
+
+var nlPool = sync.Pool{New: func() any { return new([]int) }}
+
+func newLineIndex(raw string) lineIndex {
+	nl := nlPool.Get().(*[]int)
+	*nl = (*nl)[:0]
+	for i := 0; ; {
+		j := strings.IndexByte(raw[i:], '\n')
+		if j < 0 {
+			break
+		}
+		*nl = append(*nl, i+j)
+		i += j + 1
+	}
+	return lineIndex{raw, nl}
+}
+
+func (lx lineIndex) release() { nlPool.Put(lx.nl) }
+
+// lineOf is the number of newlines before offset at.
+func (lx lineIndex) lineOf(at int) int {
+	n, _ := slices.BinarySearch(*lx.nl, at)
+	return n
+}
+
+// startOf is the start of the line holding byte x (0 <= x <= len).
+func (lx lineIndex) startOf(x int) int {
+	if k := lx.lineOf(x); k > 0 {
+		return (*lx.nl)[k-1] + 1
+	}
+	return 0
+}
+
+// endFrom is the offset after the first newline at or after x, or the
+// text's length.
+func (lx lineIndex) endFrom(x int) int {
+	if k := lx.lineOf(x); k < len(*lx.nl) {
+		return (*lx.nl)[k] + 1
+	}
+	return len(lx.raw)
+}
+
+// lineSpan is lineSpan(lx.raw, pos, n, s).
+func (lx lineIndex) lineSpan(pos, n int, s span) span {
+	a := pos
+	for i := 0; i <= n && a > 0; i++ {
+		a = lx.startOf(a - 1)
+	}
+	b := pos
+	for i := 0; i <= n && b < len(lx.raw); i++ {
+		b = lx.endFrom(b)
+	}
+	return span{min(s.a, a), max(s.b, b)}
+}
+
+// mergeLines is mergeLines(lx.raw, spans).
+func (lx lineIndex) mergeLines(spans []span) []span {
+	slices.SortFunc(spans, func(x, y span) int { return x.a - y.a })
+	merged := spans[:0]
+	for _, s := range spans {
+		s.a = lx.startOf(s.a)
+		if s.b > 0 && lx.raw[s.b-1] != '\n' {
+			s.b = lx.endFrom(s.b)
+		}
+		if n := len(merged); n > 0 && s.a <= merged[n-1].b {
+			merged[n-1].b = max(merged[n-1].b, s.b)
+			continue
+		}
+		merged = append(merged, s)
+	}
+	return merged
+}
 
 // lineSpan widens s to n whole lines before and after the line of pos.
 func lineSpan(raw string, pos, n int, s span) span {

@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -202,5 +203,34 @@ func TestScanBinaryEqualsPlain(t *testing.T) {
 	t.Logf("%d texts, %.1f MB of strings, %d binary findings compared", len(texts), float64(total)/1e6, n)
 	if n == 0 {
 		t.Fatal("no findings compared")
+	}
+}
+
+// TestLineIndex: the newline-index line arithmetic of the windows equals
+// the plain string scans it replaces.
+func TestLineIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for it := 0; it < 3000; it++ {
+		b := make([]byte, rng.IntN(300))
+		for i := range b {
+			b[i] = "ab\n"[rng.IntN(3)]
+		}
+		raw := string(b)
+		lx := newLineIndex(raw)
+		var spans []span
+		for k := 0; k < 1+rng.IntN(6); k++ {
+			pos := rng.IntN(len(raw) + 1)
+			n := rng.IntN(4)
+			s := span{max(0, pos-rng.IntN(20)), min(len(raw), pos+rng.IntN(20))}
+			if got, want := lx.lineSpan(pos, n, s), lineSpan(raw, pos, n, s); got != want {
+				t.Fatalf("lineSpan(%q, %d, %d, %v) = %v, want %v", raw, pos, n, s, got, want)
+			}
+			spans = append(spans, s)
+		}
+		got := lx.mergeLines(slices.Clone(spans))
+		if want := mergeLines(raw, slices.Clone(spans)); !slices.Equal(got, want) {
+			t.Fatalf("mergeLines(%q, %v) = %v, want %v", raw, spans, got, want)
+		}
+		lx.release()
 	}
 }
