@@ -6,8 +6,6 @@ import (
 	"sync"
 	"unicode/utf8"
 	"unsafe"
-
-	"github.com/zricethezav/gitleaks/v8/detect/codec"
 )
 
 // A Go-native replica of one pass of gitleaks' decoder (detect/codec,
@@ -23,12 +21,10 @@ import (
 // matches every identifier of 16 characters or more, so it costs as much
 // as the windowed rules themselves, for segments that nearly all decode to
 // nothing. nativeDecode scans for the same leftmost-first matches in plain
-// Go. A unicode match (runs of U+XXXX or \uXXXX) is decoded by gitleaks'
-// own decoder over the match alone (its unicode decoder is a chain of
-// regexes; over the match alone it finds that one segment). nativeDecode
-// declines (ok false) where it would have to second-guess gitleaks: a
-// percent match whose `.*` would cross invalid UTF-8 (where regex engines
-// differ); the caller then uses gitleaks' decoder for the whole text.
+// Go, and decodes them as gitleaks does. It declines (ok false) where it
+// would have to second-guess gitleaks: a percent match whose `.*` would
+// cross invalid UTF-8 (where regex engines differ); the caller then uses
+// gitleaks' decoder for the whole text.
 // TestNativeDecode and FuzzNativeDecode compare the two.
 
 // Encoding kinds, in gitleaks' precedence order (higher wins an overlap).
@@ -199,17 +195,20 @@ func escapeBody(t string, q int) bool {
 	return q+5 <= len(t) && (t[q] == 'u' || t[q] == 'U') && hex4(t, q+1)
 }
 
-// decodeUnicode decodes a unicode match with gitleaks' own decoder: over
-// the match alone it finds one segment, the match, decoded as in context.
-func decodeUnicode(m string) (string, bool) {
-	out, segs := codec.NewDecoder().Decode(m, nil)
-	switch len(segs) {
-	case 0:
-		return "", true
-	case 1:
-		return out, true
+// decodeUnicode is what gitleaks' decodeUnicode makes of a whole unicode
+// match: the code points of its U+XXXX or \uXXXX parts, as UTF-8 (a
+// surrogate becomes U+FFFD, as with string([]rune)).
+func decodeUnicode(m string) string {
+	var rs []rune
+	for i := 0; i+4 <= len(m); i++ {
+		if (m[i] == '+' && i > 0 && m[i-1] == 'U') || m[i] == 'u' || (m[i] == 'U' && i > 0 && m[i-1] == '\\') {
+			if hex4(m, i+1) {
+				rs = append(rs, rune(hexVal[m[i+1]])<<12|rune(hexVal[m[i+2]])<<8|rune(hexVal[m[i+3]])<<4|rune(hexVal[m[i+4]]))
+				i += 4
+			}
+		}
 	}
-	return "", false
+	return string(rs)
 }
 
 // filterPrecedence is gitleaks' filter: a match touching or overlapping a
@@ -258,10 +257,7 @@ func nativeDecode(t string, spans []span) (string, []span, bool) {
 		case encBase64:
 			dec, buf = decodeBase64(enc, buf)
 		case encUnicode:
-			var ok bool
-			if dec, ok = decodeUnicode(enc); !ok {
-				return t, spans, false
-			}
+			dec = decodeUnicode(enc)
 		}
 		if dec == "" {
 			continue

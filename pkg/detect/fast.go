@@ -10,7 +10,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	"github.com/zricethezav/gitleaks/v8/config"
 	gldetect "github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/detect/codec"
@@ -61,11 +60,11 @@ type windowed struct {
 	// restAlways: some rest rule has no keyword (runs on every fragment).
 	restAlways bool
 	decode     bool
-	trie       *ahocorasick.Trie
-	kwWin      [][]int // per trie pattern: the windowable rules with that keyword
-	kwRest     []bool  // per trie pattern: keyword of a rest rule
+	kw         *kwMatcher
+	kwWin      [][]int // per keyword: the windowable rules with that keyword
+	kwRest     []bool  // per keyword: keyword of a rest rule
 	kwLen      []int
-	// restRules are the rules in rest; kwRestRules, per trie pattern, the
+	// restRules are the rules in rest; kwRestRules, per keyword, the
 	// rest rules with that keyword (for decodedMayFind).
 	restRules   []restRule
 	kwRestRules [][]int
@@ -98,8 +97,6 @@ const windowMargin = 16
 // maxWindowWidth: rules that can match more bytes than this run over the
 // whole fragment.
 const maxWindowWidth = 8 << 10
-
-var lowerPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20+64<<10); return &b }}
 
 func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
 	w := &windowed{full: full, decode: full.MaxDecodeDepth > 0}
@@ -166,7 +163,7 @@ func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
 		}
 	}
 	sort.Strings(kws)
-	w.trie = ahocorasick.NewTrieBuilder().AddStrings(kws).Build()
+	w.kw = newKwMatcher(kws)
 	for _, k := range kws {
 		w.kwWin = append(w.kwWin, winKw[k])
 		w.kwRest = append(w.kwRest, restKw[k])
@@ -540,16 +537,9 @@ func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 	if w.decode && w.decodedMayFind(raw) {
 		return w.full.Detect(frag)
 	}
-	bp := lowerPool.Get().(*[]byte)
-	lower := append((*bp)[:0], raw...)
-	for i, c := range lower {
-		if 'A' <= c && c <= 'Z' {
-			lower[i] = c + 'a' - 'A'
-		}
-	}
-	hits := w.trie.Match(lower)
-	*bp = lower
-	lowerPool.Put(bp)
+	hp := hitPool.Get().(*[]kwHit)
+	hits := w.kw.match(raw, (*hp)[:0])
+	defer func() { *hp = hits; hitPool.Put(hp) }()
 
 	var out []report.Finding
 	restHit := w.restAlways
@@ -562,11 +552,11 @@ func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 	lx := newLineIndex(raw)
 	defer lx.release()
 	for _, m := range hits {
-		p := m.Pattern()
+		p := int(m.pat)
 		if w.kwRest[p] {
 			restHit = true
 		}
-		pos := int(m.Pos())
+		pos := int(m.pos)
 		for _, ri := range w.kwWin[p] {
 			wr := &w.win[ri]
 			if wr.filter != nil && !wr.filter(raw, pos, pos+w.kwLen[p]) {
@@ -668,16 +658,10 @@ func (w *windowed) passMayFind(text string, overlap func(a, b int) bool) bool {
 	if w.restAlways || foldHazard(text) {
 		return true
 	}
-	lower := []byte(text)
-	for i, c := range lower {
-		if 'A' <= c && c <= 'Z' {
-			lower[i] = c + 'a' - 'A'
-		}
-	}
 	var restHit map[int]bool
 	var per map[int][]span
-	for _, m := range w.trie.Match(lower) {
-		p := m.Pattern()
+	for _, m := range w.kw.match(text, nil) {
+		p := int(m.pat)
 		for _, ri := range w.kwRestRules[p] {
 			if w.restRules[ri].opaque {
 				return true
@@ -687,9 +671,12 @@ func (w *windowed) passMayFind(text string, overlap func(a, b int) bool) bool {
 			}
 			restHit[ri] = true
 		}
-		pos := int(m.Pos())
+		pos := int(m.pos)
 		for _, ri := range w.kwWin[p] {
 			wr := &w.win[ri]
+			if wr.filter != nil && !wr.filter(text, pos, pos+w.kwLen[p]) {
+				continue
+			}
 			sp := span{max(0, pos-wr.radius), min(len(text), pos+w.kwLen[p]+wr.radius)}
 			if wr.lines > 0 {
 				sp = lineSpan(text, pos, wr.lines, sp)
