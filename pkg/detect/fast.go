@@ -68,6 +68,8 @@ type windowed struct {
 	// rest rules with that keyword (for decodedMayFind).
 	restRules   []restRule
 	kwRestRules [][]int
+	// restOpaque: some rest rule is opaque; rest rules then run together.
+	restOpaque bool
 }
 
 // restRule is a rule that runs over whole fragments. opaque: its findings
@@ -75,6 +77,7 @@ type windowed struct {
 // decodedMayFind cannot judge it by its own regex.
 type restRule struct {
 	rule   config.Rule
+	det    *gldetect.Detector // this rule alone, depth 0
 	opaque bool
 }
 
@@ -86,6 +89,9 @@ type winRule struct {
 	radius, lines int
 	// filter, when set, tells the hits that may hold a match (hitfilter.go).
 	filter hitFilter
+	// before is how many lines the window reaches before a hit's line
+	// (lines, unless hitfilter.go knows better).
+	before int
 }
 
 type span struct{ a, b int }
@@ -127,11 +133,15 @@ func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
 				}
 			}
 			wr := winRule{det: gldetect.NewDetector(one), rule: r, radius: width + windowMargin}
-			if f, ok := hitFilters[id]; ok && r.Regex.String() == f.regex {
-				wr.filter = f.filter
-			}
 			if width == 0 {
 				wr.lines = nl + 1
+			}
+			wr.before = wr.lines
+			if f, ok := hitFilters[id]; ok && r.Regex.String() == f.regex {
+				wr.filter = f.filter
+				if n, ok := filterLinesBefore[id]; ok && n < wr.lines {
+					wr.before = n
+				}
 			}
 			w.win = append(w.win, wr)
 			continue
@@ -148,7 +158,18 @@ func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
 				restKwRules[k] = append(restKwRules[k], len(w.restRules))
 			}
 		}
-		w.restRules = append(w.restRules, restRule{rule: r, opaque: len(r.RequiredRules) > 0 || r.SkipReport})
+		one := cfg
+		one.Rules = map[string]config.Rule{id: r}
+		one.Keywords = map[string]struct{}{}
+		one.OrderedRules = []string{id}
+		for _, k := range r.Keywords {
+			one.Keywords[strings.ToLower(k)] = struct{}{}
+		}
+		det := gldetect.NewDetector(one)
+		det.MaxDecodeDepth, det.Redact = 0, 0
+		opaque := len(r.RequiredRules) > 0 || r.SkipReport
+		w.restOpaque = w.restOpaque || opaque
+		w.restRules = append(w.restRules, restRule{rule: r, det: det, opaque: opaque})
 	}
 	restCfg.OrderedRules = filterOrdered(cfg.OrderedRules, restCfg.Rules)
 	w.rest = gldetect.NewDetector(restCfg)
@@ -543,6 +564,7 @@ func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 
 	var out []report.Finding
 	restHit := w.restAlways
+	var restMask uint64 // the rest rules with a keyword hit (when < 64)
 	spans := spanPool.Get().(*[][]span)
 	per := *spans
 	if len(per) < len(w.win) {
@@ -555,6 +577,9 @@ func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 		p := int(m.pat)
 		if w.kwRest[p] {
 			restHit = true
+			for _, ri := range w.kwRestRules[p] {
+				restMask |= 1 << (ri & 63)
+			}
 		}
 		pos := int(m.pos)
 		for _, ri := range w.kwWin[p] {
@@ -564,7 +589,7 @@ func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 			}
 			s := span{max(0, pos-wr.radius), min(len(raw), pos+w.kwLen[p]+wr.radius)}
 			if n := wr.lines; n > 0 {
-				s = lx.lineSpan(pos, n, s)
+				s = lx.lineSpan(pos, wr.before, n, s)
 			}
 			if len(per[ri]) == 0 {
 				used = append(used, ri)
@@ -572,8 +597,19 @@ func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 			per[ri] = append(per[ri], s)
 		}
 	}
-	if restHit {
+	switch {
+	case !restHit:
+	case w.restAlways || w.restOpaque || len(w.restRules) > 64:
 		out = append(out, w.rest.Detect(frag)...)
+	default:
+		// Each rule with a keyword hit runs alone, and only when its regex
+		// matches somewhere: gitleaks' Detect of a whole fragment lowercases
+		// and keyword-scans all of it first, for nothing most of the time.
+		for ri := range w.restRules {
+			if restMask&(1<<ri) != 0 && w.restRules[ri].rule.Regex.MatchString(raw) {
+				out = append(out, w.restRules[ri].det.Detect(frag)...)
+			}
+		}
 	}
 	slices.Sort(used)
 	for _, ri := range used {
@@ -679,7 +715,7 @@ func (w *windowed) passMayFind(text string, overlap func(a, b int) bool) bool {
 			}
 			sp := span{max(0, pos-wr.radius), min(len(text), pos+w.kwLen[p]+wr.radius)}
 			if wr.lines > 0 {
-				sp = lineSpan(text, pos, wr.lines, sp)
+				sp = lineSpan(text, pos, wr.before, wr.lines, sp)
 			}
 			if !overlap(sp.a, sp.b) {
 				continue
@@ -760,10 +796,10 @@ func (lx lineIndex) endFrom(x int) int {
 	return len(lx.raw)
 }
 
-// lineSpan is lineSpan(lx.raw, pos, n, s).
-func (lx lineIndex) lineSpan(pos, n int, s span) span {
+// lineSpan is lineSpan(lx.raw, pos, before, n, s).
+func (lx lineIndex) lineSpan(pos, before, n int, s span) span {
 	a := pos
-	for i := 0; i <= n && a > 0; i++ {
+	for i := 0; i <= before && a > 0; i++ {
 		a = lx.startOf(a - 1)
 	}
 	b := pos
@@ -791,10 +827,11 @@ func (lx lineIndex) mergeLines(spans []span) []span {
 	return merged
 }
 
-// lineSpan widens s to n whole lines before and after the line of pos.
-func lineSpan(raw string, pos, n int, s span) span {
+// lineSpan widens s to before whole lines before the line of pos and n
+// whole lines after it.
+func lineSpan(raw string, pos, before, n int, s span) span {
 	a := pos
-	for i := 0; i <= n && a > 0; i++ {
+	for i := 0; i <= before && a > 0; i++ {
 		a = strings.LastIndexByte(raw[:a-1], '\n') + 1
 	}
 	b := pos

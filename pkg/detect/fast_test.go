@@ -220,10 +220,10 @@ func TestLineIndex(t *testing.T) {
 		var spans []span
 		for k := 0; k < 1+rng.IntN(6); k++ {
 			pos := rng.IntN(len(raw) + 1)
-			n := rng.IntN(4)
+			n, before := rng.IntN(4), rng.IntN(4)
 			s := span{max(0, pos-rng.IntN(20)), min(len(raw), pos+rng.IntN(20))}
-			if got, want := lx.lineSpan(pos, n, s), lineSpan(raw, pos, n, s); got != want {
-				t.Fatalf("lineSpan(%q, %d, %d, %v) = %v, want %v", raw, pos, n, s, got, want)
+			if got, want := lx.lineSpan(pos, before, n, s), lineSpan(raw, pos, before, n, s); got != want {
+				t.Fatalf("lineSpan(%q, %d, %d, %d, %v) = %v, want %v", raw, pos, before, n, s, got, want)
 			}
 			spans = append(spans, s)
 		}

@@ -31,6 +31,17 @@ type ruleFilter struct {
 	filter hitFilter
 }
 
+// filterLinesBefore: for a rule with its filter attached (its regex as
+// written), how many lines before a hit's line its window must reach,
+// where the regex analysis (symmetric) says more.
+var filterLinesBefore = map[string]int{
+	// Its newlines can only follow the keyword group: a match starts on
+	// the hit's line, at most 50 bytes before it. One line before keeps
+	// the window's start away from any match (the analysis gives 10 lines
+	// each side).
+	"generic-api-key": 1,
+}
+
 var hitFilters = map[string]ruleFilter{
 	// ...(?:access|auth|…|token)(?:[ \t\w.-]{0,20})[\s'"]{0,3}(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)…
 	// The keyword group matches exactly one keyword. Within 23 bytes after
