@@ -116,8 +116,22 @@ func findEncodings(t string, out []encMatch) ([]encMatch, bool) {
 				continue
 			}
 		}
+		r := p + 1
+		for r < n && b64Class[t[r]] {
+			r++
+		}
+		if r-p < 16 {
+			// No match starts in t[p:r] (every suffix is shorter), except
+			// a unicode code point at a later 'U'.
+			q := p + 1
+			for q < r && t[q] != 'U' {
+				q++
+			}
+			p = q
+			continue
+		}
 		h := p
-		for h < n && hexDigit[t[h]] {
+		for h < r && hexDigit[t[h]] {
 			h++
 		}
 		if h-p >= 32 {
@@ -125,26 +139,12 @@ func findEncodings(t string, out []encMatch) ([]encMatch, bool) {
 			p = h
 			continue
 		}
-		r := h
-		for r < n && b64Class[t[r]] {
-			r++
+		e := r
+		for e < n && e < r+2 && t[e] == '=' {
+			e++
 		}
-		if r-p >= 16 {
-			e := r
-			for e < n && e < r+2 && t[e] == '=' {
-				e++
-			}
-			out = append(out, encMatch{p, e, encBase64})
-			p = e
-			continue
-		}
-		// No match starts in t[p:r] (every suffix is shorter), except a
-		// unicode code point at a later 'U'.
-		q := p + 1
-		for q < r && t[q] != 'U' {
-			q++
-		}
-		p = q
+		out = append(out, encMatch{p, e, encBase64})
+		p = e
 	}
 	return out, true
 }

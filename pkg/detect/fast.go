@@ -552,15 +552,15 @@ func foldHazard(raw string) bool {
 // less the findings of path-only rules (which Scan drops).
 func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 	raw := frag.Raw
-	if raw == "" || foldHazard(raw) {
-		return w.full.Detect(frag)
-	}
-	if w.decode && w.decodedMayFind(raw) {
+	if raw == "" {
 		return w.full.Detect(frag)
 	}
 	hp := hitPool.Get().(*[]kwHit)
-	hits := w.kw.match(raw, (*hp)[:0])
+	hits, hazard := w.kw.match(raw, (*hp)[:0])
 	defer func() { *hp = hits; hitPool.Put(hp) }()
+	if hazard || w.decode && w.decodedMayFind(raw) {
+		return w.full.Detect(frag)
+	}
 
 	var out []report.Finding
 	restHit := w.restAlways
@@ -691,12 +691,16 @@ func spansOverlap(spans []span, a, b int) bool {
 // passMayFind tells whether some rule could report a match in text (a
 // decoding pass's text) that overlaps a decoded segment (overlap).
 func (w *windowed) passMayFind(text string, overlap func(a, b int) bool) bool {
-	if w.restAlways || foldHazard(text) {
+	if w.restAlways {
+		return true
+	}
+	hits, hazard := w.kw.match(text, nil)
+	if hazard {
 		return true
 	}
 	var restHit map[int]bool
 	var per map[int][]span
-	for _, m := range w.kw.match(text, nil) {
+	for _, m := range hits {
 		p := int(m.pat)
 		for _, ri := range w.kwRestRules[p] {
 			if w.restRules[ri].opaque {
