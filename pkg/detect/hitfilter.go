@@ -1,5 +1,7 @@
 package detect
 
+import "strings"
+
 // Keyword-hit filters (docs/benchmarks.md, "Hit filters").
 //
 // A windowable rule's window is opened around every hit of its keywords,
@@ -43,20 +45,26 @@ var filterLinesBefore = map[string]int{
 }
 
 var hitFilters = map[string]ruleFilter{
-	// ...(?:access|auth|…|token)(?:[ \t\w.-]{0,20})[\s'"]{0,3}(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)…
+	// …(?:access|auth|…|token)(?:[ \t\w.-]{0,20})[\s'"]{0,3}(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)
+	//   [\x60'"\s=]{0,5}([\w.=-]{10,150}|[a-z0-9][a-z0-9+/]{11,}={0,3})…
 	// The keyword group matches exactly one keyword. Within 23 bytes after
-	// it, over [ \t\w.-] and [\s'"] only, comes an operator's first byte.
+	// it, over [ \t\w.-] and [\s'"] only, comes the operator (none of
+	// those bytes can start one, so it starts at the first other byte),
+	// then at most 5 bytes of [\x60'"\s=], then a value of 10 bytes or more.
 	"generic-api-key": {
 		`(?i)[\w.-]{0,50}?(?:access|auth|(?-i:[Aa]pi|API)|credential|creds|key|passw(?:or)?d|secret|token)(?:[ \t\w.-]{0,20})[\s'"]{0,3}(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)[\x60'"\s=]{0,5}([\w.=-]{10,150}|[a-z0-9][a-z0-9+/]{11,}={0,3})(?:[\x60'"\s;]|\\[nr]|$)`,
 		func(raw string, _, b int) bool {
 			for i := b; i < len(raw) && i <= b+23; i++ {
 				c := raw[i]
 				switch {
-				case c == '=' || c == '>' || c == ':' || c == '|' || c == '?' || c == ',':
-					return true
 				case isWord(c) || c == '.' || c == '-' || c == ' ' || c == '\t' || c == '\n' ||
 					c == '\f' || c == '\r' || c == '\'' || c == '"':
 				default:
+					for _, op := range apiKeyOps {
+						if strings.HasPrefix(raw[i:], op) && apiKeyValue(raw, i+len(op)) {
+							return true
+						}
+					}
 					return false
 				}
 			}
@@ -129,6 +137,30 @@ var hitFilters = map[string]ruleFilter{
 			return i < len(raw) && (raw[i] == '=' || raw[i] == ':')
 		},
 	},
+}
+
+// apiKeyOps are generic-api-key's operators.
+var apiKeyOps = []string{"=", ">", ":=", "::=", ":::=", "||", ":", "=>", "?=", ","}
+
+// apiKeyValue: at most 5 bytes of [\x60'"\s=] from i, then 10 or more of
+// [\w.=-+/] (either of generic-api-key's value forms).
+func apiKeyValue(raw string, i int) bool {
+	for j := 0; j <= 5 && i+j <= len(raw); j++ {
+		if runOf(raw, i+j, func(c byte) bool {
+			return isWord(c) || c == '.' || c == '=' || c == '-' || c == '+' || c == '/'
+		}) >= 10 {
+			return true
+		}
+		if i+j == len(raw) {
+			return false
+		}
+		switch raw[i+j] {
+		case '`', '\'', '"', ' ', '\t', '\n', '\f', '\r', '=':
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // urlUserinfo: a scheme character before ://, then user, ':', password

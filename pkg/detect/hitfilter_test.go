@@ -52,9 +52,14 @@ func TestHitFilters(t *testing.T) {
 		rule, text, kw string
 		want           bool
 	}{
-		{"generic-api-key", `api_key = "abc"`, "key", true},
-		{"generic-api-key", "token\n\n:", "token", true},
+		{"generic-api-key", `api_key = "abcdefghij0123"`, "key", true},
+		{"generic-api-key", `api_key = "abc"`, "key", false},
+		{"generic-api-key", "token\n\n:  abcdefghijk", "token", true},
 		{"generic-api-key", "the key to success", "key", false},
+		{"generic-api-key", "key = None", "key", false},
+		{"generic-api-key", "token: str,", "token", false},
+		{"generic-api-key", `secret ::= "0123456789"`, "secret", true},
+		{"generic-api-key", "auth =\n\n  \"abcdefghij12\"", "auth", true},
 		{"vault-service-token", " s.abcdefghijklmnopqrstuvwx ", "s.", true},
 		{"vault-service-token", "this.abcdefghijklmnopqrstuvwx", "s.", false},
 		{"vault-service-token", "os.path", "s.", false},
