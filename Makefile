@@ -11,7 +11,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -tags=$(TAGS))
 # The sample image for the demo: generated, shipped in testdata.
 DEMO_IMAGE ?= oci-archive:testdata/images/lifecycle.oci.tar
 
-.PHONY: all build demo test test-deps lint generate bench bench-sweep bench-shards accuracy clean
+.PHONY: all build demo test test-deps lint generate bench bench-sweep bench-shards bench-rss accuracy clean
 
 all: build
 
@@ -69,6 +69,13 @@ bench-sweep: test-deps
 ## rows; docs/benchmarks.md, "Sharded sweeps").
 bench-shards: test-deps
 	LAYERSCAN_REQUIRE_TOOLS=1 LAYERSCAN_BENCH_SHARDS=1 LAYERSCAN_BENCH_LAYER_KB=$(BENCH_LAYER_KB) $(GO) test -count=1 -timeout 30m -run '^TestBenchShards$$' -v ./cmd/layerscan/ | grep -E '^(bench-shards|--- |ok|FAIL)'
+
+## bench-rss: peak RSS, wall and CPU of layerscan on two generated images, a
+## single layer of SIZE_MB MiB (default 4096) and LAYERS layers (default 100),
+## with planted fake secrets checked against the report; fails over 200 MB
+## (scripts/bench-rss.sh; KEEP=1 keeps the images).
+bench-rss: build
+	LAYERSCAN=$(BIN) bash scripts/bench-rss.sh
 
 ## accuracy: recall, precision, layer and status accuracy over the buildah corpus.
 accuracy: test-deps
