@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -58,9 +59,19 @@ func usageErr(format string, args ...any) error {
 	return &exitError{code: exitError2, msg: fmt.Sprintf(format, args...)}
 }
 
+// scanMemoryLimit is the soft limit on the Go heap during a scan (unless
+// GOMEMLIMIT is set): layer content is streamed, but a layer's tar entries
+// are kept until its image's lifecycle is worked out, and without a limit
+// the heap may grow to twice what is live before the collector runs
+// (docs/benchmarks.md, "Memory").
+const scanMemoryLimit = 96 << 20
+
 func runScan(cmd *cobra.Command, o *scanOptions, refs []string) error {
 	if err := o.out.validate(o); err != nil {
 		return err
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(scanMemoryLimit)
 	}
 	fopts, err := o.fetchOptions(cmd)
 	if err != nil {

@@ -67,6 +67,33 @@ func BenchmarkDetectText(b *testing.B) {
 // Debian image holds: up to 16 MB of this machine's /usr/share and
 // /usr/lib/python3 text files, 1 MiB at most from each (skipped when absent).
 func BenchmarkDetectDebianText(b *testing.B) {
+	files, total := debianText(b)
+	for _, c := range []struct {
+		name  string
+		depth int
+		plain bool
+	}{{"gitleaks/decode=0", 0, true}, {"gitleaks/decode=2", 2, true}, {"windows/decode=0", 0, false}, {"windows/decode=2", 2, false}} {
+		b.Run(c.name, func(b *testing.B) {
+			d, err := New(Options{MaxDecodeDepth: c.depth, NoWindows: c.plain})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(total))
+			b.ResetTimer()
+			for b.Loop() {
+				for _, f := range files {
+					d.Scan("/usr/lib/file.txt", f, 1)
+				}
+			}
+		})
+	}
+}
+
+// debianText is up to 16 MB of this machine's /usr/share and
+// /usr/lib/python3 text files, 1 MiB at most from each (the benchmark is
+// skipped when there is less than 1 MiB).
+func debianText(b *testing.B) ([][]byte, int) {
+	b.Helper()
 	var files [][]byte
 	total := 0
 	for _, root := range []string{"/usr/lib/python3", "/usr/share/doc", "/usr/share/perl", "/usr/share"} {
@@ -89,13 +116,34 @@ func BenchmarkDetectDebianText(b *testing.B) {
 	if total < 1<<20 {
 		b.Skip("no text under /usr")
 	}
+	return files, total
+}
+
+// BenchmarkSpeedups measures what each speed-up of the windowed engine
+// buys, on the Debian-like text of BenchmarkDetectDebianText at decoding
+// depth 2 (layerscan's default): all on, then each one off alone, then
+// plain gitleaks (the findings are the same in every row).
+func BenchmarkSpeedups(b *testing.B) {
+	files, total := debianText(b)
+	saved := speedups
+	defer func() { speedups = saved }()
 	for _, c := range []struct {
-		name  string
-		depth int
-		plain bool
-	}{{"gitleaks/decode=0", 0, true}, {"gitleaks/decode=2", 2, true}, {"windows/decode=0", 0, false}, {"windows/decode=2", 2, false}} {
+		name string
+		off  func()
+	}{
+		{"all", func() {}},
+		{"no-hit-filters", func() { speedups.hitFilters = false }},
+		{"gitleaks-decoder", func() { speedups.nativeDecode = false }},
+		{"no-window-regex-first", func() { speedups.windowRegexFirst = false }},
+		{"rest-rules-together", func() { speedups.restAlone = false }},
+		{"gitleaks-plain", nil},
+	} {
 		b.Run(c.name, func(b *testing.B) {
-			d, err := New(Options{MaxDecodeDepth: c.depth, NoWindows: c.plain})
+			speedups = saved
+			if c.off != nil {
+				c.off()
+			}
+			d, err := New(Options{MaxDecodeDepth: 2, NoWindows: c.off == nil})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -103,7 +151,7 @@ func BenchmarkDetectDebianText(b *testing.B) {
 			b.ResetTimer()
 			for b.Loop() {
 				for _, f := range files {
-					d.Scan("/usr/share/file", f, 1)
+					d.Scan("/usr/lib/file.txt", f, 1)
 				}
 			}
 		})

@@ -79,6 +79,9 @@ type restRule struct {
 	rule   config.Rule
 	det    *gldetect.Detector // this rule alone, depth 0
 	opaque bool
+	// filter, when set, tells the fragments its regex may match in
+	// (hitfilter.go).
+	filter func(raw string) bool
 }
 
 // winRule is a windowable rule: its window reaches radius bytes (and, when
@@ -137,7 +140,7 @@ func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
 				wr.lines = nl + 1
 			}
 			wr.before = wr.lines
-			if f, ok := hitFilters[id]; ok && r.Regex.String() == f.regex {
+			if f, ok := hitFilters[id]; ok && r.Regex.String() == f.regex && speedups.hitFilters {
 				wr.filter = f.filter
 				if n, ok := filterLinesBefore[id]; ok && n < wr.lines {
 					wr.before = n
@@ -169,7 +172,11 @@ func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
 		det.MaxDecodeDepth, det.Redact = 0, 0
 		opaque := len(r.RequiredRules) > 0 || r.SkipReport
 		w.restOpaque = w.restOpaque || opaque
-		w.restRules = append(w.restRules, restRule{rule: r, det: det, opaque: opaque})
+		rr := restRule{rule: r, det: det, opaque: opaque}
+		if f, ok := fragmentFilters[id]; ok && r.Regex.String() == f.regex && speedups.hitFilters {
+			rr.filter = f.filter
+		}
+		w.restRules = append(w.restRules, rr)
 	}
 	restCfg.OrderedRules = filterOrdered(cfg.OrderedRules, restCfg.Rules)
 	w.rest = gldetect.NewDetector(restCfg)
@@ -599,15 +606,16 @@ func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 	}
 	switch {
 	case !restHit:
-	case w.restAlways || w.restOpaque || len(w.restRules) > 64:
+	case w.restAlways || w.restOpaque || len(w.restRules) > 64 || !speedups.restAlone:
 		out = append(out, w.rest.Detect(frag)...)
 	default:
 		// Each rule with a keyword hit runs alone, and only when its regex
 		// matches somewhere: gitleaks' Detect of a whole fragment lowercases
 		// and keyword-scans all of it first, for nothing most of the time.
 		for ri := range w.restRules {
-			if restMask&(1<<ri) != 0 && w.restRules[ri].rule.Regex.MatchString(raw) {
-				out = append(out, w.restRules[ri].det.Detect(frag)...)
+			rr := &w.restRules[ri]
+			if restMask&(1<<ri) != 0 && (rr.filter == nil || rr.filter(raw)) && rr.rule.Regex.MatchString(raw) {
+				out = append(out, rr.det.Detect(frag)...)
 			}
 		}
 	}
@@ -618,7 +626,7 @@ func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 			// gitleaks' Detect of a window (lowercasing, keyword scan,
 			// allowlist paths, then the regex) finds nothing unless the
 			// rule's regex matches in it: most windows stop here.
-			if !re.MatchString(raw[s.a:s.b]) {
+			if speedups.windowRegexFirst && !re.MatchString(raw[s.a:s.b]) {
 				continue
 			}
 			if s.a == 0 && s.b == len(raw) {
@@ -649,6 +657,9 @@ func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
 // nativeDecode (gitleaks' decoder in Go, decode.go) or, where it declines,
 // with gitleaks' own decoder; the next pass is checked in turn.
 func (w *windowed) decodedMayFind(raw string) bool {
+	if !speedups.nativeDecode {
+		return w.decodedMayFindCodec(raw)
+	}
 	text := raw
 	for depth := 1; depth <= w.full.MaxDecodeDepth; depth++ {
 		next, spans, ok := nativeDecode(text, nil)
@@ -731,6 +742,9 @@ func (w *windowed) passMayFind(text string, overlap func(a, b int) bool) bool {
 		}
 	}
 	for ri := range restHit {
+		if f := w.restRules[ri].filter; f != nil && !f(text) {
+			continue
+		}
 		for _, m := range w.restRules[ri].rule.Regex.FindAllStringIndex(text, -1) {
 			if overlap(m[0], m[1]) {
 				return true
@@ -749,6 +763,16 @@ func (w *windowed) passMayFind(text string, overlap func(a, b int) bool) bool {
 	}
 	return false
 }
+
+// speedups switches the engine's speed-ups, each of which keeps the findings
+// the same: all on, except in BenchmarkSpeedups, which measures what each
+// buys (docs/benchmarks.md).
+var speedups = struct {
+	hitFilters       bool // hitfilter.go
+	nativeDecode     bool // decode.go; off: gitleaks' decoder in the decode check
+	windowRegexFirst bool // a window's regex before gitleaks' Detect of it
+	restAlone        bool // rest rules one by one, behind their regex
+}{true, true, true, true}
 
 var spanPool = sync.Pool{New: func() any { return new([][]span) }}
 

@@ -206,3 +206,64 @@ func runOf(raw string, i int, class func(byte) bool) int {
 	}
 	return n
 }
+
+// Fragment filters: for rules that run over whole fragments (they are not
+// windowable), a necessary condition on the fragment for the rule's regex
+// to match anywhere in it, checked in Go before the regex runs. Tied to the
+// exact regex like the hit filters.
+type fragmentFilter struct {
+	regex  string
+	filter func(raw string) bool
+}
+
+var fragmentFilters = map[string]fragmentFilter{
+	// \bcurl\b…[ \t\n\r](?:-u|--user)… — "-u" either way.
+	"curl-auth-user": {
+		`\bcurl\b(?:.*|.*(?:[\r\n]{1,2}.*){1,5})[ \t\n\r](?:-u|--user)(?:=|[ \t]{0,5})("(:[^"]{3,}|[^:"]{3,}:|[^:"]{3,}:[^"]{3,})"|'([^:']{3,}:[^']{3,})'|((?:"[^"]{3,}"|'[^']{3,}'|[\w$@.-]+):(?:"[^"]{3,}"|'[^']{3,}'|[\w${}@.-]+)))(?:\s|\z)`,
+		func(raw string) bool { return strings.Contains(raw, "-u") },
+	},
+	// (?i)(?:\bkind:…\bdata:…|\bdata:…\bkind:…) — both alternatives hold
+	// "kind:" and "data:".
+	"kubernetes-secret-yaml": {
+		`(?i)(?:\bkind:[ \t]*["']?\bsecret\b["']?(?s:.){0,200}?\bdata:(?s:.){0,100}?\s+([\w.-]+:(?:[ \t]*(?:\||>[-+]?)\s+)?[ \t]*(?:["']?[a-z0-9+/]{10,}={0,3}["']?|\{\{[ \t\w"|$:=,.-]+}}|""|''))|\bdata:(?s:.){0,100}?\s+([\w.-]+:(?:[ \t]*(?:\||>[-+]?)\s+)?[ \t]*(?:["']?[a-z0-9+/]{10,}={0,3}["']?|\{\{[ \t\w"|$:=,.-]+}}|""|''))(?s:.){0,200}?\bkind:[ \t]*["']?\bsecret\b["']?)`,
+		func(raw string) bool { return containsFoldColon(raw, "kind") && containsFoldColon(raw, "data") },
+	},
+	// (?i)\b(\d{15,16}(\||%)[0-9a-z\-_]{27,40})… — 15 digits, then | or %.
+	"facebook-access-token": {
+		`(?i)\b(\d{15,16}(\||%)[0-9a-z\-_]{27,40})(?:[\x60'"\s;]|\\[nr]|$)`,
+		func(raw string) bool {
+			for i := 0; i < len(raw); {
+				j := strings.IndexAny(raw[i:], "|%")
+				if j < 0 {
+					return false
+				}
+				i += j
+				n := 0
+				for n < 16 && i-n-1 >= 0 && '0' <= raw[i-n-1] && raw[i-n-1] <= '9' {
+					n++
+				}
+				if n >= 15 {
+					return true
+				}
+				i++
+			}
+			return false
+		},
+	},
+}
+
+// containsFoldColon: word followed by ':' occurs in raw, word compared
+// ASCII case-insensitively (word is lower case).
+func containsFoldColon(raw, word string) bool {
+	for i := 0; ; {
+		j := strings.IndexByte(raw[i:], ':')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if i >= len(word) && asciiLower(raw[i-len(word):i]) == word {
+			return true
+		}
+		i++
+	}
+}

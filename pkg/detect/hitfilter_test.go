@@ -27,6 +27,17 @@ func TestHitFiltersMatchRules(t *testing.T) {
 			t.Errorf("hit filter %s not attached (rule present %v, regex %v)", id, ok, r.Regex)
 		}
 	}
+	for _, rr := range d.fast.restRules {
+		if rr.filter != nil {
+			attached[rr.rule.RuleID] = true
+		}
+	}
+	for id := range fragmentFilters {
+		if !attached[id] {
+			r, ok := d.gl.Config.Rules[id]
+			t.Errorf("fragment filter %s not attached (rule present %v, regex %v)", id, ok, r.Regex)
+		}
+	}
 }
 
 // TestTrieReportsEveryOccurrence: the windows rely on the keyword trie
@@ -90,4 +101,25 @@ func indexFold(s, kw string) int {
 		}
 	}
 	return -1
+}
+
+// TestFragmentFilters: each fragment filter passes texts its rule matches
+// in and rejects ones it cannot match in.
+func TestFragmentFilters(t *testing.T) {
+	cases := []struct {
+		rule, text string
+		want       bool
+	}{
+		{"curl-auth-user", "curl -fsSL -u deploy:Qx7tR2vLm9Wz https://x", true},
+		{"curl-auth-user", "curl https://example.net | sh", false},
+		{"kubernetes-secret-yaml", "Kind: Secret\nDATA:\n  pw: YWJjZGVmZ2hpams=", true},
+		{"kubernetes-secret-yaml", "kind: ConfigMap\nspec:", false},
+		{"facebook-access-token", "t = 123456789012345|abcdefghijklmnopqrstuvwxyz0123", true},
+		{"facebook-access-token", "phone 12345|x, 50% off", false},
+	}
+	for _, c := range cases {
+		if got := fragmentFilters[c.rule].filter(c.text); got != c.want {
+			t.Errorf("%s filter on %q = %v, want %v", c.rule, c.text, got, c.want)
+		}
+	}
 }
