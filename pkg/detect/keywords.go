@@ -16,7 +16,23 @@ type kwMatcher struct {
 	pairList [1 << 16]uint16      // by lower-cased pair: index into lists; 0 = none
 	lists    [][]int32            // keywords of 2+ bytes by their first two bytes
 	single   [256][]int32         // keywords of one byte
+	// rawShort: raw byte pairs (every letter case) that are whole keywords
+	// of two bytes, or start a fold hazard; rawTri: raw triHash of the
+	// first three bytes (every letter case) of longer keywords. A position
+	// whose pair and triple are in neither is no keyword's start.
+	rawShort [1 << 16 / 64]uint64
+	rawTri   [1 << 16 / 64]uint64
+	// haveSingle: some keyword has one byte.
+	haveSingle bool
 }
+
+// triHash spreads three bytes over 16 bits (multiplicative hashing; match
+// computes the same from its sliding window).
+func triHash(a, b, c byte) uint16 {
+	return uint16((uint32(a)<<16 | uint32(b)<<8 | uint32(c)) * 0x9E3779B1 >> 16)
+}
+
+func setBit(set *[1 << 16 / 64]uint64, p uint16) { set[p>>6] |= 1 << (p & 63) }
 
 // kwHit is one keyword occurrence: keyword pat at byte pos.
 type kwHit struct {
@@ -42,6 +58,7 @@ func newKwMatcher(kws []string) *kwMatcher {
 		case 0:
 		case 1:
 			m.single[k[0]] = append(m.single[k[0]], int32(i))
+			m.haveSingle = true
 		default:
 			p := uint16(k[0])<<8 | uint16(k[1])
 			if m.pairList[p] == 0 {
@@ -54,10 +71,22 @@ func newKwMatcher(kws []string) *kwMatcher {
 				}
 			}
 			m.lists[m.pairList[p]] = append(m.lists[m.pairList[p]], int32(i))
+			for _, a := range caseVariants(k[0]) {
+				for _, b := range caseVariants(k[1]) {
+					if len(k) == 2 {
+						setBit(&m.rawShort, uint16(a)<<8|uint16(b))
+						continue
+					}
+					for _, c := range caseVariants(k[2]) {
+						setBit(&m.rawTri, triHash(a, b, c))
+					}
+				}
+			}
 		}
 	}
 	for _, p := range []uint16{0xC5BF, 0xC4B0, 0xE284} {
 		m.setPair(p)
+		setBit(&m.rawShort, p)
 	}
 	return m
 }
@@ -73,51 +102,63 @@ func caseVariants(c byte) []byte {
 
 var hitPool = sync.Pool{New: func() any { return new([]kwHit) }}
 
-// match appends the keyword occurrences in t to hits, in order of position,
-// and tells whether t holds a fold hazard (foldHazard(t)). Texts are
-// fragments of at most a few MiB (positions fit in int32).
+// match appends the keyword occurrences in t to hits and tells whether t
+// holds a fold hazard (foldHazard(t)). Texts are fragments of at most a few
+// MiB (positions fit in int32).
 func (m *kwMatcher) match(t string, hits []kwHit) ([]kwHit, bool) {
-	haveSingle := false
-	for _, s := range m.single {
-		if len(s) > 0 {
-			haveSingle = true
-			break
-		}
-	}
-	hazard := false
 	n := len(t)
-	for i := 0; i < n; i++ {
-		if haveSingle {
+	hazard := false
+	if m.haveSingle {
+		for i := 0; i < n; i++ {
 			for _, id := range m.single[asciiLowerTab[t[i]]] {
 				hits = append(hits, kwHit{id, int32(i)})
 			}
 		}
-		if i+1 >= n {
-			break
-		}
-		p := uint16(t[i])<<8 | uint16(t[i+1])
-		if m.pairBits[p>>6]&(1<<(p&63)) == 0 {
+	}
+	// The three bytes at i slide through w, one load per byte.
+	var w uint32
+	if n >= 2 {
+		w = uint32(t[0])<<8 | uint32(t[1])
+	}
+	for i := 0; i+2 < n; i++ {
+		w = (w<<8 | uint32(t[i+2])) & 0xFFFFFF
+		p := uint16(w >> 8)
+		h := uint16(w * 0x9E3779B1 >> 16)
+		if (m.rawShort[p>>6]>>(p&63)|m.rawTri[h>>6]>>(h&63))&1 == 0 {
 			continue
 		}
-		switch p {
-		case 0xC5BF, 0xC4B0:
-			hazard = true
-		case 0xE284:
-			hazard = hazard || i+2 < n && t[i+2] == 0xAA
+		hits, hazard = m.at(t, i, hits, hazard)
+	}
+	if n >= 2 {
+		p := uint16(t[n-2])<<8 | uint16(t[n-1])
+		if m.pairBits[p>>6]&(1<<(p&63)) != 0 {
+			hits, hazard = m.at(t, n-2, hits, hazard)
 		}
-		lp := uint16(asciiLowerTab[t[i]])<<8 | uint16(asciiLowerTab[t[i+1]])
-		for _, id := range m.lists[m.pairList[lp]] {
-			k := m.kws[id]
-			if i+len(k) > n {
-				continue
-			}
-			j := 2
-			for j < len(k) && asciiLowerTab[t[i+j]] == k[j] {
-				j++
-			}
-			if j == len(k) {
-				hits = append(hits, kwHit{id, int32(i)})
-			}
+	}
+	return hits, hazard
+}
+
+// at appends the keywords of two bytes or more that occur at t[i:].
+func (m *kwMatcher) at(t string, i int, hits []kwHit, hazard bool) ([]kwHit, bool) {
+	n := len(t)
+	switch uint16(t[i])<<8 | uint16(t[i+1]) {
+	case 0xC5BF, 0xC4B0:
+		hazard = true
+	case 0xE284:
+		hazard = hazard || i+2 < n && t[i+2] == 0xAA
+	}
+	lp := uint16(asciiLowerTab[t[i]])<<8 | uint16(asciiLowerTab[t[i+1]])
+	for _, id := range m.lists[m.pairList[lp]] {
+		k := m.kws[id]
+		if i+len(k) > n {
+			continue
+		}
+		j := 2
+		for j < len(k) && asciiLowerTab[t[i+j]] == k[j] {
+			j++
+		}
+		if j == len(k) {
+			hits = append(hits, kwHit{id, int32(i)})
 		}
 	}
 	return hits, hazard

@@ -75,3 +75,26 @@ func TestKwMatcherEqualsTrie(t *testing.T) {
 		checkKwMatcher(t, ruleKws, x)
 	}
 }
+
+// BenchmarkKwMatcher: the keyword pass of the default rules over the
+// Debian-like text of BenchmarkDetectDebianText.
+func BenchmarkKwMatcher(b *testing.B) {
+	files, total := debianText(b)
+	d, err := New(Options{MaxDecodeDepth: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := d.fast.kw
+	var hits []kwHit
+	b.SetBytes(int64(total))
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		n = 0
+		for _, f := range files {
+			hits, _ = m.match(string(f), hits[:0])
+			n += len(hits)
+		}
+	}
+	b.ReportMetric(float64(n)/float64(total)*1000, "hits/kB")
+}
