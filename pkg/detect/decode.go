@@ -47,6 +47,7 @@ var (
 	b64Likely [256]bool // gitleaks' likelyBase64Chars: [0-9+/_-]
 	printASCI [256]bool // gitleaks' printableASCII: 0x09..0x7e
 	hexVal    [256]byte
+	plainByte [256]bool // starts no match: not in b64Class, not % or \\
 )
 
 func init() {
@@ -64,6 +65,9 @@ func init() {
 			b64Class[c], b64Likely[c] = true, true
 		}
 		printASCI[c] = 0x08 < c && c < 0x7f
+	}
+	for c := 0; c < 256; c++ {
+		plainByte[c] = !b64Class[c] && c != '%' && c != '\\'
 	}
 }
 
@@ -107,6 +111,9 @@ func findEncodings(t string, out []encMatch) ([]encMatch, bool) {
 			continue
 		case !b64Class[c]:
 			p++
+			for p < n && plainByte[t[p]] {
+				p++
+			}
 			continue
 		}
 		if c == 'U' {
@@ -116,18 +123,20 @@ func findEncodings(t string, out []encMatch) ([]encMatch, bool) {
 				continue
 			}
 		}
-		r := p + 1
+		r, u := p+1, -1
 		for r < n && b64Class[t[r]] {
+			if t[r] == 'U' && u < 0 {
+				u = r
+			}
 			r++
 		}
 		if r-p < 16 {
 			// No match starts in t[p:r] (every suffix is shorter), except
 			// a unicode code point at a later 'U'.
-			q := p + 1
-			for q < r && t[q] != 'U' {
-				q++
+			if u < 0 {
+				u = r
 			}
-			p = q
+			p = u
 			continue
 		}
 		h := p

@@ -130,3 +130,20 @@ func FuzzNativeDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkNativeDecode: one decoding pass (decode.go) over the
+// Debian-like text of BenchmarkDetectDebianText.
+func BenchmarkNativeDecode(b *testing.B) {
+	files, total := debianText(b)
+	texts := make([]string, len(files))
+	for i, f := range files {
+		texts[i] = string(f)
+	}
+	b.SetBytes(int64(total))
+	b.ResetTimer()
+	for b.Loop() {
+		for _, x := range texts {
+			nativeDecode(x, nil)
+		}
+	}
+}

@@ -86,13 +86,17 @@ func BenchmarkKwMatcher(b *testing.B) {
 	}
 	m := d.fast.kw
 	var hits []kwHit
+	texts := make([]string, len(files))
+	for i, f := range files {
+		texts[i] = string(f)
+	}
 	b.SetBytes(int64(total))
 	b.ResetTimer()
 	n := 0
 	for b.Loop() {
 		n = 0
-		for _, f := range files {
-			hits, _ = m.match(string(f), hits[:0])
+		for _, f := range texts {
+			hits, _ = m.match(f, hits[:0])
 			n += len(hits)
 		}
 	}
