@@ -49,13 +49,14 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
 
-## bench: Go benchmarks of the walker and the detector, and with IMAGE=path
+## bench: Go benchmarks of the walker, the detector and whole scans of a
+## generated image, and with IMAGE=path
 ## (an OCI archive or docker save tar) the whole-process comparison of
 ## scripts/bench-image.sh: layerscan beside the gunzip floor and trivy, if
 ## on PATH (see docs/benchmarks.md).
 IMAGE ?=
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 5x ./pkg/walk/ ./pkg/detect/
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./pkg/walk/ ./pkg/detect/ ./pkg/scan/
 	@if [ -n "$(IMAGE)" ]; then $(MAKE) --no-print-directory build && LAYERSCAN=$(BIN) bash scripts/bench-image.sh "$(IMAGE)"; fi
 
 BENCH_LAYER_KB ?= 4096

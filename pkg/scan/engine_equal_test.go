@@ -464,7 +464,7 @@ func spliceInto(files []realFile, suffix, line string) string {
 // files, base64 in a docker config, percent-encoded in a URL, hex-encoded,
 // in a binary, in a gzip file and a zip member, in a file a later layer's
 // whiteout deletes, in the config's Env and in the history.
-func realisticImage(t *testing.T) (*fetch.Image, []planted) {
+func realisticImage(t testing.TB) (*fetch.Image, []planted) {
 	t.Helper()
 	goroot := os.Getenv("GOROOT")
 	if goroot == "" {
