@@ -701,48 +701,87 @@ func spansOverlap(spans []span, a, b int) bool {
 
 // passMayFind tells whether some rule could report a match in text (a
 // decoding pass's text) that overlaps a decoded segment (overlap).
+//
+// A text with fold-hazard runes (foldHazard) is checked too, not given up
+// on: gitleaks runs the rules whose keywords occur in strings.ToLower(text)
+// (the hazards can make keywords there), and a match of such a rule that
+// holds none of its keywords in ASCII holds a hazard rune (the keyword
+// analysis is exact but for the case folding of those runes), so windows
+// around the hazard runes, as well as around the ASCII hits, hold every
+// match. Hazard runes are two or three bytes where the analysis counted
+// one, so width-bounded windows reach three times as far; the hit and
+// fragment filters, written for ASCII, are not used.
 func (w *windowed) passMayFind(text string, overlap func(a, b int) bool) bool {
 	if w.restAlways {
 		return true
 	}
 	hits, hazard := w.kw.match(text, nil)
-	if hazard {
-		return true
-	}
 	var restHit map[int]bool
 	var per map[int][]span
+	addRest := func(ri int) bool {
+		if w.restRules[ri].opaque {
+			return false
+		}
+		if restHit == nil {
+			restHit = map[int]bool{}
+		}
+		restHit[ri] = true
+		return true
+	}
+	addWin := func(ri, pos, n int) {
+		wr := &w.win[ri]
+		if !hazard && wr.filter != nil && !wr.filter(text, pos, pos+n) {
+			return
+		}
+		radius := wr.radius
+		if hazard && wr.lines == 0 {
+			radius = 3*(wr.radius-windowMargin) + windowMargin
+		}
+		sp := span{max(0, pos-radius), min(len(text), pos+n+radius)}
+		if wr.lines > 0 {
+			sp = lineSpan(text, pos, wr.before, wr.lines, sp)
+		}
+		if !overlap(sp.a, sp.b) {
+			return
+		}
+		if per == nil {
+			per = map[int][]span{}
+		}
+		per[ri] = append(per[ri], sp)
+	}
 	for _, m := range hits {
 		p := int(m.pat)
 		for _, ri := range w.kwRestRules[p] {
-			if w.restRules[ri].opaque {
+			if !addRest(ri) {
 				return true
 			}
-			if restHit == nil {
-				restHit = map[int]bool{}
-			}
-			restHit[ri] = true
 		}
-		pos := int(m.pos)
 		for _, ri := range w.kwWin[p] {
-			wr := &w.win[ri]
-			if wr.filter != nil && !wr.filter(text, pos, pos+w.kwLen[p]) {
-				continue
+			addWin(ri, int(m.pos), w.kwLen[p])
+		}
+	}
+	if hazard {
+		seen, _ := w.kw.match(strings.ToLower(text), nil)
+		runs := map[int]bool{}
+		for _, m := range seen {
+			runs[int(m.pat)] = true
+		}
+		at := hazardRunes(text)
+		for p := range runs {
+			for _, ri := range w.kwRestRules[p] {
+				if !addRest(ri) {
+					return true
+				}
 			}
-			sp := span{max(0, pos-wr.radius), min(len(text), pos+w.kwLen[p]+wr.radius)}
-			if wr.lines > 0 {
-				sp = lineSpan(text, pos, wr.before, wr.lines, sp)
+			for _, ri := range w.kwWin[p] {
+				for _, h := range at {
+					addWin(ri, h.a, h.b-h.a)
+				}
 			}
-			if !overlap(sp.a, sp.b) {
-				continue
-			}
-			if per == nil {
-				per = map[int][]span{}
-			}
-			per[ri] = append(per[ri], sp)
 		}
 	}
 	for ri := range restHit {
-		if f := w.restRules[ri].filter; f != nil && !f(text) {
+		if f := w.restRules[ri].filter; f != nil && !hazard && !f(text) {
 			continue
 		}
 		for _, m := range w.restRules[ri].rule.Regex.FindAllStringIndex(text, -1) {
@@ -762,6 +801,20 @@ func (w *windowed) passMayFind(text string, overlap func(a, b int) bool) bool {
 		}
 	}
 	return false
+}
+
+// hazardRunes are the spans of the fold-hazard runes in t (see foldHazard).
+func hazardRunes(t string) []span {
+	var out []span
+	for i := 0; i+1 < len(t); i++ {
+		switch {
+		case t[i] == 0xC5 && t[i+1] == 0xBF, t[i] == 0xC4 && t[i+1] == 0xB0:
+			out = append(out, span{i, i + 2})
+		case t[i] == 0xE2 && t[i+1] == 0x84 && i+2 < len(t) && t[i+2] == 0xAA:
+			out = append(out, span{i, i + 3})
+		}
+	}
+	return out
 }
 
 // speedups switches the engine's speed-ups, each of which keeps the findings
