@@ -34,31 +34,41 @@ func benchCorpus(b *testing.B) [][]byte {
 	return files
 }
 
+// engines are the detectors BenchmarkDetectText and
+// BenchmarkDetectDebianText compare.
+var engines = []struct {
+	name  string
+	depth int
+	plain bool
+}{{"gitleaks/decode=0", 0, true}, {"gitleaks/decode=2", 2, true}, {"windows/decode=0", 0, false}, {"windows/decode=2", 2, false}}
+
+// benchScan builds a detector with opts and reports its throughput over
+// files (total bytes) as path, on one goroutine: MB/s = MB per CPU-second.
+func benchScan(b *testing.B, opts Options, path string, files [][]byte, total int) {
+	d, err := New(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(total))
+	b.ResetTimer()
+	for b.Loop() {
+		for _, f := range files {
+			d.Scan(path, f, 1)
+		}
+	}
+}
+
 // BenchmarkDetectText reports the detector's throughput (MB/s on one
 // goroutine, so MB per CPU-second) over real source text.
 func BenchmarkDetectText(b *testing.B) {
-	for _, c := range []struct {
-		name  string
-		depth int
-		plain bool
-	}{{"gitleaks/decode=0", 0, true}, {"gitleaks/decode=2", 2, true}, {"windows/decode=0", 0, false}, {"windows/decode=2", 2, false}} {
+	for _, c := range engines {
 		b.Run(c.name, func(b *testing.B) {
-			d, err := New(Options{MaxDecodeDepth: c.depth, NoWindows: c.plain})
-			if err != nil {
-				b.Fatal(err)
-			}
 			files := benchCorpus(b)
-			var n int64
+			total := 0
 			for _, f := range files {
-				n += int64(len(f))
+				total += len(f)
 			}
-			b.SetBytes(n)
-			b.ResetTimer()
-			for b.Loop() {
-				for _, f := range files {
-					d.Scan("/src/file.go", f, 1)
-				}
-			}
+			benchScan(b, Options{MaxDecodeDepth: c.depth, NoWindows: c.plain}, "/src/file.go", files, total)
 		})
 	}
 }
@@ -68,23 +78,9 @@ func BenchmarkDetectText(b *testing.B) {
 // /usr/lib/python3 text files, 1 MiB at most from each (skipped when absent).
 func BenchmarkDetectDebianText(b *testing.B) {
 	files, total := debianText(b)
-	for _, c := range []struct {
-		name  string
-		depth int
-		plain bool
-	}{{"gitleaks/decode=0", 0, true}, {"gitleaks/decode=2", 2, true}, {"windows/decode=0", 0, false}, {"windows/decode=2", 2, false}} {
+	for _, c := range engines {
 		b.Run(c.name, func(b *testing.B) {
-			d, err := New(Options{MaxDecodeDepth: c.depth, NoWindows: c.plain})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.SetBytes(int64(total))
-			b.ResetTimer()
-			for b.Loop() {
-				for _, f := range files {
-					d.Scan("/usr/lib/file.txt", f, 1)
-				}
-			}
+			benchScan(b, Options{MaxDecodeDepth: c.depth, NoWindows: c.plain}, "/usr/lib/file.txt", files, total)
 		})
 	}
 }
@@ -143,17 +139,7 @@ func BenchmarkSpeedups(b *testing.B) {
 			if c.off != nil {
 				c.off()
 			}
-			d, err := New(Options{MaxDecodeDepth: 2, NoWindows: c.off == nil})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.SetBytes(int64(total))
-			b.ResetTimer()
-			for b.Loop() {
-				for _, f := range files {
-					d.Scan("/usr/lib/file.txt", f, 1)
-				}
-			}
+			benchScan(b, Options{MaxDecodeDepth: 2, NoWindows: c.off == nil}, "/usr/lib/file.txt", files, total)
 		})
 	}
 }

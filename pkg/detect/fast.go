@@ -124,18 +124,13 @@ func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
 		}
 		width, nl, ok := windowable(r)
 		if ok {
-			one := cfg
-			one.Rules = map[string]config.Rule{id: r}
-			one.Keywords = map[string]struct{}{}
-			one.OrderedRules = []string{id}
 			for _, k := range r.Keywords {
 				k = strings.ToLower(k)
-				one.Keywords[k] = struct{}{}
 				if !slices.Contains(winKw[k], len(w.win)) {
 					winKw[k] = append(winKw[k], len(w.win))
 				}
 			}
-			wr := winRule{det: gldetect.NewDetector(one), rule: r, radius: width + windowMargin}
+			wr := winRule{det: singleRule(cfg, id, r), rule: r, radius: width + windowMargin}
 			if width == 0 {
 				wr.lines = nl + 1
 			}
@@ -161,18 +156,9 @@ func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
 				restKwRules[k] = append(restKwRules[k], len(w.restRules))
 			}
 		}
-		one := cfg
-		one.Rules = map[string]config.Rule{id: r}
-		one.Keywords = map[string]struct{}{}
-		one.OrderedRules = []string{id}
-		for _, k := range r.Keywords {
-			one.Keywords[strings.ToLower(k)] = struct{}{}
-		}
-		det := gldetect.NewDetector(one)
-		det.MaxDecodeDepth, det.Redact = 0, 0
 		opaque := len(r.RequiredRules) > 0 || r.SkipReport
 		w.restOpaque = w.restOpaque || opaque
-		rr := restRule{rule: r, det: det, opaque: opaque}
+		rr := restRule{rule: r, det: singleRule(cfg, id, r), opaque: opaque}
 		if f, ok := fragmentFilters[id]; ok && r.Regex.String() == f.regex && speedups.hitFilters {
 			rr.filter = f.filter
 		}
@@ -181,9 +167,6 @@ func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
 	restCfg.OrderedRules = filterOrdered(cfg.OrderedRules, restCfg.Rules)
 	w.rest = gldetect.NewDetector(restCfg)
 	w.rest.MaxDecodeDepth, w.rest.Redact = 0, 0
-	for _, wr := range w.win {
-		wr.det.MaxDecodeDepth, wr.det.Redact = 0, 0
-	}
 	kws := slices.Collect(maps.Keys(winKw))
 	for k := range restKw {
 		if _, ok := winKw[k]; !ok {
@@ -199,6 +182,22 @@ func newWindowed(cfg config.Config, full *gldetect.Detector) *windowed {
 		w.kwLen = append(w.kwLen, len(k))
 	}
 	return w
+}
+
+// singleRule is a gitleaks detector of cfg with rule id (r) alone, at
+// decoding depth 0, unredacted: a windowable rule's windows, or a rule
+// that runs over whole fragments, go through it.
+func singleRule(cfg config.Config, id string, r config.Rule) *gldetect.Detector {
+	one := cfg
+	one.Rules = map[string]config.Rule{id: r}
+	one.Keywords = map[string]struct{}{}
+	one.OrderedRules = []string{id}
+	for _, k := range r.Keywords {
+		one.Keywords[strings.ToLower(k)] = struct{}{}
+	}
+	det := gldetect.NewDetector(one)
+	det.MaxDecodeDepth, det.Redact = 0, 0
+	return det
 }
 
 func filterOrdered(ids []string, rules map[string]config.Rule) []string {
@@ -317,7 +316,7 @@ func maxWidth(re *syntax.Regexp) (int, bool) {
 		return n, true
 	case syntax.OpCharClass:
 		// The fold-hazard runes are left out: texts holding them never
-		// reach the windows (foldHazard), and counting them would make
+		// reach the windows (hazardRunes), and counting them would make
 		// every (?i)[a-z] three bytes wide.
 		n := 1
 		for i := 0; i+1 < len(re.Rune); i += 2 {
@@ -377,7 +376,7 @@ func runeWidth(r rune, fold bool) int {
 	}
 	if fold {
 		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			if f != 0x212A && f != 0x017F && f != 0x0130 { // see foldHazard
+			if f != 0x212A && f != 0x017F && f != 0x0130 { // see hazardRunes
 				n = max(n, utf8.RuneLen(f))
 			}
 		}
@@ -532,29 +531,6 @@ func product(a, b []string) ([]string, bool) {
 	return out, true
 }
 
-// foldHazard: runes whose case folding or lowering crosses into ASCII
-// letters (U+212A KELVIN SIGN, U+017F LATIN SMALL LETTER LONG S, U+0130
-// LATIN CAPITAL LETTER I WITH DOT ABOVE) in UTF-8.
-func foldHazard(raw string) bool {
-	for i := 0; i+1 < len(raw); i++ {
-		switch raw[i] {
-		case 0xC5:
-			if raw[i+1] == 0xBF {
-				return true
-			}
-		case 0xC4:
-			if raw[i+1] == 0xB0 {
-				return true
-			}
-		case 0xE2:
-			if raw[i+1] == 0x84 && i+2 < len(raw) && raw[i+2] == 0xAA {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // detect returns exactly what w.full.Detect(frag) returns (up to order),
 // less the findings of path-only rules (which Scan drops).
 func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
@@ -702,7 +678,7 @@ func spansOverlap(spans []span, a, b int) bool {
 // passMayFind tells whether some rule could report a match in text (a
 // decoding pass's text) that overlaps a decoded segment (overlap).
 //
-// A text with fold-hazard runes (foldHazard) is checked too, not given up
+// A text with fold-hazard runes (hazardRunes) is checked too, not given up
 // on: gitleaks runs the rules whose keywords occur in strings.ToLower(text)
 // (the hazards can make keywords there), and a match of such a rule that
 // holds none of its keywords in ASCII holds a hazard rune (the keyword
@@ -716,6 +692,8 @@ func (w *windowed) passMayFind(text string, overlap func(a, b int) bool) bool {
 		return true
 	}
 	hits, hazard := w.kw.match(text, nil)
+	lx := newLineIndex(text)
+	defer lx.release()
 	var restHit map[int]bool
 	var per map[int][]span
 	addRest := func(ri int) bool {
@@ -739,7 +717,7 @@ func (w *windowed) passMayFind(text string, overlap func(a, b int) bool) bool {
 		}
 		sp := span{max(0, pos-radius), min(len(text), pos+n+radius)}
 		if wr.lines > 0 {
-			sp = lineSpan(text, pos, wr.before, wr.lines, sp)
+			sp = lx.lineSpan(pos, wr.before, wr.lines, sp)
 		}
 		if !overlap(sp.a, sp.b) {
 			return
@@ -792,7 +770,7 @@ func (w *windowed) passMayFind(text string, overlap func(a, b int) bool) bool {
 	}
 	for ri, spans := range per {
 		re := w.win[ri].rule.Regex
-		for _, s := range mergeLines(text, spans) {
+		for _, s := range lx.mergeLines(spans) {
 			for _, m := range re.FindAllStringIndex(text[s.a:s.b], -1) {
 				if overlap(s.a+m[0], s.a+m[1]) {
 					return true
@@ -803,7 +781,10 @@ func (w *windowed) passMayFind(text string, overlap func(a, b int) bool) bool {
 	return false
 }
 
-// hazardRunes are the spans of the fold-hazard runes in t (see foldHazard).
+// hazardRunes are the spans in t of the fold-hazard runes: runes whose
+// case folding or lowering crosses into ASCII letters (U+212A KELVIN SIGN,
+// U+017F LATIN SMALL LETTER LONG S, U+0130 LATIN CAPITAL LETTER I WITH DOT
+// ABOVE), in UTF-8. The keyword matcher notes them in its own pass.
 func hazardRunes(t string) []span {
 	var out []span
 	for i := 0; i+1 < len(t); i++ {
@@ -830,7 +811,8 @@ var speedups = struct {
 var spanPool = sync.Pool{New: func() any { return new([][]span) }}
 
 // lineIndex holds the offsets of the newlines of a text, for the line
-// arithmetic of windows (the same results as lineSpan and mergeLines).
+// arithmetic of windows (TestLineIndex checks it against plain string
+// scans).
 type lineIndex struct {
 	raw string
 	nl  *[]int
@@ -877,7 +859,8 @@ func (lx lineIndex) endFrom(x int) int {
 	return len(lx.raw)
 }
 
-// lineSpan is lineSpan(lx.raw, pos, before, n, s).
+// lineSpan widens s to before whole lines before the line of pos and n
+// whole lines after it.
 func (lx lineIndex) lineSpan(pos, before, n int, s span) span {
 	a := pos
 	for i := 0; i <= before && a > 0; i++ {
@@ -890,7 +873,8 @@ func (lx lineIndex) lineSpan(pos, before, n int, s span) span {
 	return span{min(s.a, a), max(s.b, b)}
 }
 
-// mergeLines is mergeLines(lx.raw, spans).
+// mergeLines snaps spans (in hit order) to whole lines and merges the
+// overlapping ones, in place.
 func (lx lineIndex) mergeLines(spans []span) []span {
 	slices.SortFunc(spans, func(x, y span) int { return x.a - y.a })
 	merged := spans[:0]
@@ -898,47 +882,6 @@ func (lx lineIndex) mergeLines(spans []span) []span {
 		s.a = lx.startOf(s.a)
 		if s.b > 0 && lx.raw[s.b-1] != '\n' {
 			s.b = lx.endFrom(s.b)
-		}
-		if n := len(merged); n > 0 && s.a <= merged[n-1].b {
-			merged[n-1].b = max(merged[n-1].b, s.b)
-			continue
-		}
-		merged = append(merged, s)
-	}
-	return merged
-}
-
-// lineSpan widens s to before whole lines before the line of pos and n
-// whole lines after it.
-func lineSpan(raw string, pos, before, n int, s span) span {
-	a := pos
-	for i := 0; i <= before && a > 0; i++ {
-		a = strings.LastIndexByte(raw[:a-1], '\n') + 1
-	}
-	b := pos
-	for i := 0; i <= n && b < len(raw); i++ {
-		if j := strings.IndexByte(raw[b:], '\n'); j >= 0 {
-			b += j + 1
-		} else {
-			b = len(raw)
-		}
-	}
-	return span{min(s.a, a), max(s.b, b)}
-}
-
-// mergeLines snaps spans (in hit order) to whole lines and merges the
-// overlapping ones, in place.
-func mergeLines(raw string, spans []span) []span {
-	slices.SortFunc(spans, func(x, y span) int { return x.a - y.a })
-	merged := spans[:0]
-	for _, s := range spans {
-		s.a = strings.LastIndexByte(raw[:s.a], '\n') + 1
-		if s.b > 0 && raw[s.b-1] != '\n' {
-			if i := strings.IndexByte(raw[s.b:], '\n'); i >= 0 {
-				s.b += i + 1
-			} else {
-				s.b = len(raw)
-			}
 		}
 		if n := len(merged); n > 0 && s.a <= merged[n-1].b {
 			merged[n-1].b = max(merged[n-1].b, s.b)

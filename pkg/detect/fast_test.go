@@ -222,15 +222,69 @@ func TestLineIndex(t *testing.T) {
 			pos := rng.IntN(len(raw) + 1)
 			n, before := rng.IntN(4), rng.IntN(4)
 			s := span{max(0, pos-rng.IntN(20)), min(len(raw), pos+rng.IntN(20))}
-			if got, want := lx.lineSpan(pos, before, n, s), lineSpan(raw, pos, before, n, s); got != want {
+			if got, want := lx.lineSpan(pos, before, n, s), refLineSpan(raw, pos, before, n, s); got != want {
 				t.Fatalf("lineSpan(%q, %d, %d, %d, %v) = %v, want %v", raw, pos, before, n, s, got, want)
 			}
 			spans = append(spans, s)
 		}
 		got := lx.mergeLines(slices.Clone(spans))
-		if want := mergeLines(raw, slices.Clone(spans)); !slices.Equal(got, want) {
+		if want := refMergeLines(raw, slices.Clone(spans)); !slices.Equal(got, want) {
 			t.Fatalf("mergeLines(%q, %v) = %v, want %v", raw, spans, got, want)
 		}
 		lx.release()
 	}
+}
+
+// refLineSpan is lineIndex.lineSpan written as plain string scans: it widens s to before whole lines before the line of pos and n
+// whole lines after it.
+func refLineSpan(raw string, pos, before, n int, s span) span {
+	a := pos
+	for i := 0; i <= before && a > 0; i++ {
+		a = strings.LastIndexByte(raw[:a-1], '\n') + 1
+	}
+	b := pos
+	for i := 0; i <= n && b < len(raw); i++ {
+		if j := strings.IndexByte(raw[b:], '\n'); j >= 0 {
+			b += j + 1
+		} else {
+			b = len(raw)
+		}
+	}
+	return span{min(s.a, a), max(s.b, b)}
+}
+
+// refMergeLines is lineIndex.mergeLines written as plain string scans: it snaps spans (in hit order) to whole lines and merges the
+// overlapping ones, in place.
+func refMergeLines(raw string, spans []span) []span {
+	slices.SortFunc(spans, func(x, y span) int { return x.a - y.a })
+	merged := spans[:0]
+	for _, s := range spans {
+		s.a = strings.LastIndexByte(raw[:s.a], '\n') + 1
+		if s.b > 0 && raw[s.b-1] != '\n' {
+			if i := strings.IndexByte(raw[s.b:], '\n'); i >= 0 {
+				s.b += i + 1
+			} else {
+				s.b = len(raw)
+			}
+		}
+		if n := len(merged); n > 0 && s.a <= merged[n-1].b {
+			merged[n-1].b = max(merged[n-1].b, s.b)
+			continue
+		}
+		merged = append(merged, s)
+	}
+	return merged
+}
+
+// foldHazard is hazardRunes as a yes or no, byte by byte.
+func foldHazard(raw string) bool {
+	for i := 0; i+1 < len(raw); i++ {
+		switch {
+		case raw[i] == 0xC5 && raw[i+1] == 0xBF, raw[i] == 0xC4 && raw[i+1] == 0xB0:
+			return true
+		case raw[i] == 0xE2 && raw[i+1] == 0x84 && i+2 < len(raw) && raw[i+2] == 0xAA:
+			return true
+		}
+	}
+	return false
 }

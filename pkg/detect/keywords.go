@@ -9,7 +9,7 @@ import "sync"
 // byte pair of a text starts none of them, and a bit set of the byte
 // pairs (in every letter case) that start a keyword (8 KiB, in L1 cache)
 // rejects those with one lookup. Keywords of one byte are checked at every
-// byte. The same pass notes the fold hazards (see foldHazard).
+// byte. The same pass notes the fold hazards (see hazardRunes).
 type kwMatcher struct {
 	kws      []string             // lower-case ASCII; index = pattern number
 	pairBits [1 << 16 / 64]uint64 // raw byte pairs that may start a keyword or hazard
@@ -66,7 +66,7 @@ func newKwMatcher(kws []string) *kwMatcher {
 				m.lists = append(m.lists, nil)
 				for _, a := range caseVariants(k[0]) {
 					for _, b := range caseVariants(k[1]) {
-						m.setPair(uint16(a)<<8 | uint16(b))
+						setBit(&m.pairBits, uint16(a)<<8|uint16(b))
 					}
 				}
 			}
@@ -85,13 +85,11 @@ func newKwMatcher(kws []string) *kwMatcher {
 		}
 	}
 	for _, p := range []uint16{0xC5BF, 0xC4B0, 0xE284} {
-		m.setPair(p)
+		setBit(&m.pairBits, p)
 		setBit(&m.rawShort, p)
 	}
 	return m
 }
-
-func (m *kwMatcher) setPair(p uint16) { m.pairBits[p>>6] |= 1 << (p & 63) }
 
 func caseVariants(c byte) []byte {
 	if 'a' <= c && c <= 'z' {
@@ -103,7 +101,7 @@ func caseVariants(c byte) []byte {
 var hitPool = sync.Pool{New: func() any { return new([]kwHit) }}
 
 // match appends the keyword occurrences in t to hits and tells whether t
-// holds a fold hazard (foldHazard(t)). Texts are fragments of at most a few
+// holds a fold hazard (see hazardRunes). Texts are fragments of at most a few
 // MiB (positions fit in int32).
 func (m *kwMatcher) match(t string, hits []kwHit) ([]kwHit, bool) {
 	n := len(t)

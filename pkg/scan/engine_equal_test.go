@@ -21,8 +21,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/layerscan/layerscan/internal/testenv"
@@ -620,18 +618,7 @@ func realisticImage(t testing.TB) (*fetch.Image, []planted) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "layout")
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendImage(v1img); err != nil {
-		t.Fatal(err)
-	}
-	src := openSource(t, "oci:"+dir)
-	if len(src.Images) != 1 {
-		t.Fatalf("%d images", len(src.Images))
-	}
+	img := openLayout(t, v1img)
 	size := func(fs ...[]realFile) (n int) {
 		for _, f := range slices.Concat(fs...) {
 			n += len(f.body)
@@ -642,5 +629,5 @@ func realisticImage(t testing.TB) (*fetch.Image, []planted) {
 		len(docs), len(python), len(perl), len(gosrc), float64(size(docs, python, perl, gosrc))/(1<<20),
 		float64(len(big))/(1<<20), (len(big)+walk.DefaultChunkSize-1)/walk.DefaultChunkSize,
 		len(bins), float64(size(bins))/(1<<20), len(want), want)
-	return src.Images[0], want
+	return img, want
 }

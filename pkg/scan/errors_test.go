@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 
 	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/fetch"
@@ -158,19 +155,11 @@ func TestZeroLayerImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "layout")
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
+	fi := openLayout(t, img)
+	if len(fi.Layers) != 0 {
+		t.Fatalf("layers %+v", fi.Layers)
 	}
-	if err := p.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
-	src := openSource(t, "oci:"+dir)
-	if len(src.Images) != 1 || len(src.Images[0].Layers) != 0 {
-		t.Fatalf("images %+v", src.Images)
-	}
-	rep := scanImage(t, newScanner(t, scan.Options{}), src.Images[0])
+	rep := scanImage(t, newScanner(t, scan.Options{}), fi)
 	if len(rep.Errors) != 0 || len(rep.Findings) != 0 || rep.Platform != "linux/amd64" {
 		t.Errorf("errors %+v findings %+v platform %q", rep.Errors, rep.Findings, rep.Platform)
 	}

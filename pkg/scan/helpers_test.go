@@ -7,10 +7,13 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/layerscan/layerscan/internal/testenv"
@@ -66,6 +69,25 @@ func scanRef(t testing.TB, s *scan.Scanner, ref string) []*report.Image {
 		out = append(out, scanImage(t, s, img))
 	}
 	return out
+}
+
+// openLayout writes img as the one image of an OCI layout and opens it
+// as layerscan does ("oci:DIR").
+func openLayout(t testing.TB, img v1.Image) *fetch.Image {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "layout")
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	src := openSource(t, "oci:"+dir)
+	if len(src.Images) != 1 {
+		t.Fatalf("%d images in the layout", len(src.Images))
+	}
+	return src.Images[0]
 }
 
 func scanImage(t testing.TB, s *scan.Scanner, img *fetch.Image) *report.Image {
