@@ -19,12 +19,14 @@ type detectOptions struct {
 	configFile string
 	ignoreFile string
 	baseline   string
+	vendor     string
 }
 
 func (o *detectOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.configFile, "config", "", "gitleaks-format TOML rules and allowlists; with [extend] useDefault = true they add to the defaults (docs/rules.md)")
 	f.StringVar(&o.ignoreFile, "ignore", "", "file of finding fingerprints to suppress, one per line with a # comment (default: "+defaultIgnoreFile+" in the current directory, if present)")
 	f.StringVar(&o.baseline, "baseline", "", "earlier layerscan JSON report: its findings (by fingerprint) are suppressed")
+	f.StringVar(&o.vendor, "vendor", string(scan.VendorHide), "findings in vendor content (package files as shipped): hide (one summary line per package, not counted), show (listed, not counted) or fail (listed and counted)")
 }
 
 // options are the detector's options from the flags.
@@ -48,5 +50,10 @@ func (o *detectOptions) apply(sopts *scan.Options) error {
 		}
 	}
 	sopts.Suppress = sup
+	mode, err := scan.ParseVendorMode(o.vendor)
+	if err != nil {
+		return usageErr("--vendor: %v", err)
+	}
+	sopts.Vendor = mode
 	return nil
 }

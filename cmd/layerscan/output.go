@@ -130,7 +130,7 @@ func (o *outputOptions) failing(rep *report.Report) int {
 	n := 0
 	for _, im := range rep.Images {
 		for _, f := range im.Findings {
-			if report.SeverityRank(f.Severity) >= min {
+			if !f.Vendor && report.SeverityRank(f.Severity) >= min {
 				n++
 			}
 		}

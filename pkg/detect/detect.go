@@ -138,7 +138,7 @@ func rulesetFingerprint(cfg config.Config, opts Options, userRaw []byte, d *Dete
 	}
 	sort.Strings(ids)
 	h := sha256.New()
-	fmt.Fprintf(h, "layerscan-detect/2 decode=%d\n", opts.MaxDecodeDepth)
+	fmt.Fprintf(h, "layerscan-detect/3 decode=%d\n", opts.MaxDecodeDepth)
 	for _, id := range ids {
 		h.Write([]byte(id))
 	}
@@ -209,6 +209,9 @@ func (d *Detector) convert(in []report.Finding, path, data string, pathRules boo
 			Entropy:  f.Entropy,
 			Severity: d.severityOf(f.RuleID, tags),
 			Encoding: encodingOf(tags),
+		}
+		if KnownExample(nf.Secret) || precise(nf.RuleID, path, f.Line, nf.Secret) != "" {
+			continue
 		}
 		if d.refine(path, data, &nf) {
 			out = append(out, nf)

@@ -26,7 +26,7 @@ var hostMaterial = []struct {
 func (d *Detector) refine(path, data string, f *Finding) bool {
 	switch f.RuleID {
 	case "private-key":
-		if !hasKeyBody(f.Secret) {
+		if !hasKeyBody(f.Secret) || !keyBodyShape(f.Secret) {
 			// PEM markers with no key between them: the strings of TLS
 			// libraries (libgnutls, libcrypto) hold the markers alone.
 			return false
@@ -101,6 +101,30 @@ func hasKeyBody(block string) bool {
 		}
 	}
 	return b64 >= 64 && other*10 <= b64
+}
+
+// keyBodyShape tells whether the body of a PEM block starts as the key
+// its header names does: DER (a SEQUENCE, base64 "M…") for PKCS#1,
+// SEC 1 and PKCS#8 keys, the "openssh-key-v1" magic for OpenSSH keys.
+// Strings of class files and libraries put other strings after a marker
+// ("-----BEGIN PRIVATE KEY-----" then "io/netty/util/CharsetUtil").
+// Encrypted legacy PEM (Proc-Type) and PGP bodies are not checked.
+func keyBodyShape(block string) bool {
+	text := strings.ReplaceAll(block, `\n`, "\n")
+	if strings.Contains(text, "Proc-Type:") || strings.Contains(text, "PGP PRIVATE") {
+		return true
+	}
+	for _, l := range strings.Split(text, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "-----") || strings.Contains(l, ": ") {
+			continue
+		}
+		if strings.Contains(text, "OPENSSH PRIVATE KEY") {
+			return strings.HasPrefix(l, "b3BlbnNzaC1rZXktdjE")
+		}
+		return l[0] == 'M'
+	}
+	return false
 }
 
 func quoteNote(s string) string {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/layerscan/layerscan/pkg/provenance"
 )
 
 // CSVHeader is the first row of the CSV output; one row per finding follows.
@@ -13,6 +15,7 @@ var CSVHeader = []string{
 	"path", "archive_path", "hardlink_to", "field", "history_index", "line",
 	"layer", "layer_digest", "instruction", "status", "removed_by_layer", "removed_by_instruction",
 	"cause", "remediation", "encoding", "note", "secret", "fingerprint", "evidence",
+	"origin", "origin_manager", "origin_package", "origin_version", "origin_verified_by", "origin_modified", "vendor",
 }
 
 // WriteCSV writes one row per finding (RFC 4180, header first). A cell
@@ -38,6 +41,11 @@ func WriteCSV(w io.Writer, r *Report) error {
 				fmt.Sprint(f.Layer.Index), f.Layer.Digest, f.Layer.Instruction, f.Status, removedIdx, removedIns,
 				f.Cause, f.Remediation, f.Encoding, f.Note, f.Secret, f.Fingerprint, f.Evidence,
 			}
+			var o provenance.Origin
+			if f.Origin != nil {
+				o = *f.Origin
+			}
+			row = append(row, o.Type, o.Manager, o.Name, o.Version, o.VerifiedBy, fmt.Sprint(o.Modified), fmt.Sprint(f.Vendor))
 			for i, c := range row {
 				row[i] = csvSafe(c)
 			}

@@ -80,6 +80,7 @@ type htmlImage struct {
 	New      int
 	Errors   int
 	Summary  string
+	Vendor   []string // one line per package whose findings are folded
 }
 
 // htmlCounts are findings by severity, in Severities order.
@@ -203,6 +204,9 @@ func htmlViewOf(r *Report) (*htmlView, error) {
 		repoOf[i] = repo
 		hi := htmlImage{N: i, Ref: im.Ref, Repo: repo, Platform: im.Platform, Digest: im.Digest,
 			Findings: len(im.Findings), Errors: len(im.Errors), Summary: summary(im)}
+		for _, vp := range im.Vendor {
+			hi.Vendor = append(hi.Vendor, VendorLine(vp))
+		}
 		for _, f := range im.Findings {
 			hi.Counts.add(f.Severity)
 			v.Totals.add(f.Severity)

@@ -19,8 +19,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		ew.printf("**%s**\n", mdText(summary(im)))
 		if len(im.Findings) > 0 {
-			ew.printf("\n| Severity | Rule | Layer | Where | Status | Cause | Secret |\n")
-			ew.printf("|---|---|---|---|---|---|---|\n")
+			ew.printf("\n| Severity | Rule | Layer | Where | Status | Cause | Origin | Secret |\n")
+			ew.printf("|---|---|---|---|---|---|---|---|\n")
 			for _, f := range im.Findings {
 				layer := "config"
 				if f.Layer.Index >= 0 {
@@ -30,8 +30,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				if f.Line > 0 {
 					where += fmt.Sprintf(" line %d", f.Line)
 				}
-				ew.printf("| %s | `%s` | %s | %s | %s | %s | `%s` |\n",
-					mdText(f.Severity), mdCode(f.Rule), layer, where, mdText(status(f)), mdText(f.Cause), mdCode(f.Secret))
+				sev := f.Severity
+				if f.Vendor {
+					sev += " (vendor)"
+				}
+				ew.printf("| %s | `%s` | %s | %s | %s | %s | %s | `%s` |\n",
+					mdText(sev), mdCode(f.Rule), layer, where, mdText(status(f)), mdText(f.Cause), mdText(OriginText(f.Origin)), mdCode(f.Secret))
 			}
 			var extra []string
 			seen := map[string]bool{}
@@ -47,6 +51,14 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			if len(extra) > 0 {
 				ew.printf("\n%s\n", strings.Join(extra, "\n"))
 			}
+		}
+		if len(im.Vendor) > 0 {
+			ew.printf("\n<details><summary>Vendor content: %d finding%s in %d package%s (not counted; <code>--vendor show</code> lists them)</summary>\n\n",
+				vendorFindings(im), plural(vendorFindings(im)), len(im.Vendor), plural(len(im.Vendor)))
+			for _, v := range im.Vendor {
+				ew.printf("- %s\n", mdText(VendorLine(v)))
+			}
+			ew.printf("\n</details>\n")
 		}
 		for _, e := range im.Errors {
 			ew.printf("\n> **Error:** %s\n", mdText(problemText(e)))

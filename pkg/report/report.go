@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"sort"
+
+	"github.com/layerscan/layerscan/pkg/provenance"
 )
 
 // Schema is the version tag of the JSON report.
@@ -38,6 +40,9 @@ type Image struct {
 	// Base, when known, is where the base image ends: layers
 	// 0..Base.Layers-1 are the base image's.
 	Base *BaseImage `json:"base,omitempty"`
+	// Vendor lists, per package, the findings in vendor content that are
+	// not in Findings (--vendor hide, the default).
+	Vendor []VendorPackage `json:"vendor,omitempty"`
 }
 
 // BaseImage names the base image an image was built FROM and how many of
@@ -127,6 +132,33 @@ type Finding struct {
 	// New marks a finding that was not in the previous sweep of the same
 	// image (set by layerscan sweep; absent in a single scan).
 	New bool `json:"new,omitempty"`
+	// Origin says whose content the secret is in: the image builder's
+	// ("image"), or a package's as it shipped ("package", with the
+	// manager, name, version and how that was established).
+	Origin *provenance.Origin `json:"origin,omitempty"`
+	// Vendor marks a finding in vendor content that is not a credential
+	// the package could not have shipped as an example: listed with
+	// --vendor show, but not counted by --fail-on (docs/rules.md).
+	Vendor bool `json:"vendor,omitempty"`
+}
+
+// VendorPackage summarises the findings in one package's files that the
+// default view folds away (--vendor hide).
+type VendorPackage struct {
+	Manager    string `json:"manager"`
+	Name       string `json:"name"`
+	Version    string `json:"version,omitempty"`
+	VerifiedBy string `json:"verified_by"`
+	// Findings is how many findings are in the package's files; Rules
+	// which rules made them.
+	Findings int      `json:"findings"`
+	Rules    []string `json:"rules"`
+}
+
+// Label names the package for people: "aws-sdk 2.1693.0 (npm)".
+func (v VendorPackage) Label() string {
+	o := provenance.Origin{Manager: v.Manager, Name: v.Name, Version: v.Version}
+	return o.Label()
 }
 
 // Problem is an error or warning, for the image or one of its layers.

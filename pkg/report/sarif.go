@@ -212,10 +212,14 @@ func WriteSARIF(w io.Writer, r *Report) error {
 	inv := sarifInvocation{ExecutionSuccessful: !r.Incomplete()}
 	var images []map[string]any
 	for _, im := range r.Images {
-		images = append(images, map[string]any{
+		img := map[string]any{
 			"ref": im.Ref, "digest": im.Digest, "configDigest": im.ConfigDigest, "platform": im.Platform,
 			"layers": len(im.Layers), "incomplete": len(im.Errors) > 0,
-		})
+		}
+		if len(im.Vendor) > 0 {
+			img["vendor"] = im.Vendor
+		}
+		images = append(images, img)
 		for _, e := range im.Errors {
 			inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
 				sarifNotification{Level: "error", Message: sarifText{Text: im.Ref + ": " + problemText(e)}})
@@ -279,6 +283,12 @@ func sarifResultOf(im *Image, f Finding, ruleIndex int) sarifResult {
 	}
 	if f.RemovedBy != nil {
 		props["removedBy"] = map[string]any{"layerIndex": f.RemovedBy.Index, "layerDigest": f.RemovedBy.Digest, "instruction": f.RemovedBy.Instruction}
+	}
+	if f.Origin != nil {
+		props["origin"] = f.Origin
+	}
+	if f.Vendor {
+		props["vendor"] = true
 	}
 
 	layerName := "image config"

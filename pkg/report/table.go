@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/layerscan/layerscan/pkg/detect"
+	"github.com/layerscan/layerscan/pkg/provenance"
 )
 
 // TableOptions say how the table is drawn.
@@ -120,6 +121,12 @@ func (t *tableWriter) image(im *Image) {
 		ew.printf("\n%s%s\n", t.paint(ansiBold, prefix), t.paint(ansiCyan, t.fit(l.Instruction, len(prefix), 20, 100)))
 		t.findings(fs)
 	}
+	if len(im.Vendor) > 0 {
+		ew.printf("\n%s\n", t.paint(ansiBold, "Vendor content (files packages installed as they shipped them; not counted, --vendor show lists them)"))
+		for _, v := range im.Vendor {
+			ew.printf("  %s\n", VendorLine(v))
+		}
+	}
 	for _, e := range im.Errors {
 		ew.printf("\n%s %s\n", t.paint(ansiBold+ansiRed, "error:"), problemText(e))
 	}
@@ -137,28 +144,36 @@ const (
 	colLine
 	colStatus
 	colCause
+	colOrigin
 	colSecret
 	nCols
 )
 
-var colNames = [nCols]string{"SEVERITY", "RULE", "WHERE", "LINE", "STATUS", "CAUSE", "SECRET"}
+var colNames = [nCols]string{"SEVERITY", "RULE", "WHERE", "LINE", "STATUS", "CAUSE", "ORIGIN", "SECRET"}
 
 // colMin is how narrow a column may be cut on a narrow terminal (0: never cut).
-var colMin = [nCols]int{0, 0, 14, 0, 12, 8, 0}
+var colMin = [nCols]int{0, 0, 14, 0, 12, 8, 10, 0}
 
 func (t *tableWriter) findings(fs []Finding) {
 	rows := make([][nCols]string, 0, len(fs)+1)
 	rows = append(rows, colNames)
-	hasCause := false
+	hasCause, hasOrigin := false, false
 	for _, f := range fs {
 		if f.Cause != "" {
 			hasCause = true
 		}
+		if f.Origin != nil && (f.Origin.Type != provenance.TypeImage || f.Origin.Modified) {
+			hasOrigin = true
+		}
+		sev := f.Severity
+		if f.Vendor {
+			sev += " (vendor)"
+		}
 		rows = append(rows, [nCols]string{
-			f.Severity, f.Rule, Location(f), fmt.Sprint(f.Line), status(f), f.Cause, f.Secret,
+			sev, f.Rule, Location(f), fmt.Sprint(f.Line), status(f), f.Cause, OriginText(f.Origin), f.Secret,
 		})
 	}
-	show := [nCols]bool{true, true, true, true, true, hasCause, true}
+	show := [nCols]bool{true, true, true, true, true, hasCause, hasOrigin, true}
 	var width [nCols]int
 	for _, r := range rows {
 		for c := range nCols {
@@ -182,7 +197,7 @@ func (t *tableWriter) findings(fs []Finding) {
 		// fit, drop the cause (every other format has it) and retry.
 		for total() > t.opts.Width {
 			best := -1
-			for _, c := range []int{colWhere, colStatus, colCause} {
+			for _, c := range []int{colWhere, colStatus, colCause, colOrigin} {
 				if show[c] && width[c] > colMin[c] && (best < 0 || width[c]-colMin[c] > width[best]-colMin[best]) {
 					best = c
 				}
@@ -335,10 +350,49 @@ func summary(im *Image) string {
 		detail = " (" + countBy(im.Findings, func(f Finding) string { return f.Severity }, Severities) + "; " +
 			countBy(im.Findings, func(f Finding) string { return f.Status }, []string{"present", "deleted", "overwritten"}) + ")"
 	}
+	vendor := ""
+	if n := vendorFindings(im); n > 0 {
+		vendor = fmt.Sprintf(", and %d in vendor files of %d package%s (not shown)", n, len(im.Vendor), plural(len(im.Vendor)))
+	}
 	st := im.Stats
-	return fmt.Sprintf("%d finding%s%s in %d layers, %d files, %s scanned in %s",
-		len(im.Findings), plural(len(im.Findings)), detail, st.LayersScanned, st.FilesScanned,
+	return fmt.Sprintf("%d finding%s%s%s in %d layers, %d files, %s scanned in %s",
+		len(im.Findings), plural(len(im.Findings)), detail, vendor, st.LayersScanned, st.FilesScanned,
 		HumanBytes(st.Bytes), (time.Duration(st.DurationMS) * time.Millisecond).String())
+}
+
+// vendorFindings counts the findings folded into im.Vendor.
+func vendorFindings(im *Image) int {
+	n := 0
+	for _, v := range im.Vendor {
+		n += v.Findings
+	}
+	return n
+}
+
+// OriginText says whose content a finding is in, for people: "image",
+// "image (modified file of dpkg acme-agent 1.4.2)", "aws-sdk 2.1693.0 (npm,
+// location)".
+func OriginText(o *provenance.Origin) string {
+	switch {
+	case o == nil:
+		return ""
+	case o.Type == provenance.TypePackage:
+		s := o.Name
+		if o.Version != "" {
+			s += " " + o.Version
+		}
+		return s + " (" + o.Manager + ", " + o.VerifiedBy + ")"
+	case o.Modified:
+		return "image (modified file of " + o.Label() + ")"
+	}
+	return o.Type
+}
+
+// VendorLine is one package's line in the vendor summary:
+// "aws-sdk 2.1693.0 (npm, location): 9 findings (generic-api-key, jwt)".
+func VendorLine(v VendorPackage) string {
+	o := provenance.Origin{Type: provenance.TypePackage, Manager: v.Manager, Name: v.Name, Version: v.Version, VerifiedBy: v.VerifiedBy}
+	return fmt.Sprintf("%s: %d finding%s (%s)", OriginText(&o), v.Findings, plural(v.Findings), strings.Join(v.Rules, ", "))
 }
 
 func problemText(p Problem) string {

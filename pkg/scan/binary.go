@@ -46,5 +46,14 @@ func (s *Scanner) scanChunk(col *collector, c *walk.Chunk) {
 		col.addIn(c.Layer, c.Entry, c.Path, c.ArchivePath, s.det.ScanBinary(p, c.Data))
 		return
 	}
-	col.addIn(c.Layer, c.Entry, c.Path, c.ArchivePath, s.det.Scan(p, c.Data, c.StartLine))
+	fs := s.det.Scan(p, c.Data, c.StartLine)
+	if len(fs) > 0 && c.Whole && c.ArchivePath == nil {
+		// The file's bytes are all here: their digests tell vendor
+		// content from the builder's (package provenance).
+		d := walk.DigestsOf(c.Data)
+		col.mu.Lock()
+		col.digests[[2]int{c.Layer, c.Entry}] = d
+		col.mu.Unlock()
+	}
+	col.addIn(c.Layer, c.Entry, c.Path, c.ArchivePath, fs)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/provenance"
 	"github.com/layerscan/layerscan/pkg/walk"
 )
 
@@ -41,6 +42,13 @@ type LayerResult struct {
 	// Err is set when the layer could not be read to its end; entries
 	// before the failure are still listed and were scanned.
 	Err string `json:"error,omitempty"`
+	// Packages is what the layer's package databases record (dpkg, apk,
+	// rpm, Python RECORD, npm package.json, …): with the other layers'
+	// it tells vendor content from the builder's (package provenance).
+	Packages *provenance.Records `json:"packages,omitempty"`
+	// Digests are the digests of the files with findings, by entry index,
+	// where they were computed (see walk.Digests).
+	Digests map[int]walk.Digests `json:"digests,omitempty"`
 }
 
 // Entry is a tar entry as the lifecycle replay needs it.
@@ -97,8 +105,18 @@ func (r *RawFinding) fingerprintAt(path string) string {
 // 0..len-1) and returns one result per layer. Problems with a layer are in
 // its result; the error is for a cancelled run.
 func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*LayerResult, error) {
-	col := &collector{}
+	col := &collector{packages: map[int]*provenance.Records{}, digests: map[[2]int]walk.Digests{}}
 	wopts := walk.Options{
+		Capture: func(e *walk.Entry) bool { return provenance.Classify(e.Path) != provenance.None },
+		Captured: func(layer, _ int, e *walk.Entry, data []byte) {
+			r := provenance.Parse(provenance.Classify(e.Path), e.Path, data)
+			col.mu.Lock()
+			if col.packages[layer] == nil {
+				col.packages[layer] = &provenance.Records{}
+			}
+			col.packages[layer].Merge(r)
+			col.mu.Unlock()
+		},
 		Jobs:        s.opts.Jobs,
 		Workers:     s.opts.Workers,
 		MaxFileSize: s.opts.MaxFileSize,
@@ -135,6 +153,9 @@ func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*Laye
 		if r.Err != nil {
 			lr.Err = r.Err.Error()
 		}
+		if p := col.packages[r.Index]; !p.Empty() {
+			lr.Packages = p
+		}
 		for j, e := range r.Entries {
 			lr.Entries[j] = Entry{Path: e.Path, Kind: e.Kind, Linkname: e.Linkname, Target: e.Target}
 		}
@@ -164,6 +185,11 @@ func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*Laye
 			}
 		}
 		lr.Findings = append(lr.Findings, rf)
+		if d, ok := col.digests[[2]int{r.layer, r.entry}]; ok {
+			lr.setDigests(r.entry, d)
+		} else if d, ok := results[i].Digests[r.entry]; ok {
+			lr.setDigests(r.entry, d)
+		}
 	}
 	return out, nil
 }
@@ -179,8 +205,23 @@ func (s *Scanner) ReportFingerprint() string {
 	}
 	sort.Strings(keys)
 	h := sha256.New()
-	fmt.Fprintf(h, "show=%v\x00%s", s.opts.ShowSecrets, strings.Join(keys, ","))
+	fmt.Fprintf(h, "show=%v\x00vendor=%s\x00%s", s.opts.ShowSecrets, s.opts.Vendor, strings.Join(keys, ","))
 	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// digests are the digests of the file of entry, nil when unknown.
+func (lr *LayerResult) digests(entry int) *walk.Digests {
+	if d, ok := lr.Digests[entry]; ok {
+		return &d
+	}
+	return nil
+}
+
+func (lr *LayerResult) setDigests(entry int, d walk.Digests) {
+	if lr.Digests == nil {
+		lr.Digests = map[int]walk.Digests{}
+	}
+	lr.Digests[entry] = d
 }
 
 // walkEntries turns compact entries back into the walk's.

@@ -12,6 +12,7 @@ import (
 	"github.com/layerscan/layerscan/pkg/evidence"
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/history"
+	"github.com/layerscan/layerscan/pkg/provenance"
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/walk"
 )
@@ -45,6 +46,10 @@ type Options struct {
 	// Suppress are finding fingerprints left out of the report
 	// (.layerscanignore, --ignore, --baseline); their number is a warning.
 	Suppress Suppressions
+	// Vendor says what the report does with findings in vendor content
+	// (files packages installed as they shipped them): VendorHide (the
+	// default), VendorShow or VendorFail.
+	Vendor VendorMode
 }
 
 // Scanner runs the pipeline; one Scanner (and its detector) serves a run.
@@ -76,6 +81,11 @@ type collector struct {
 	mu       sync.Mutex
 	findings []raw
 	binaries int
+	// packages are the package databases read per layer (walk index).
+	packages map[int]*provenance.Records
+	// digests of files with findings, computed from their one whole
+	// chunk, by walk layer index and entry.
+	digests map[[2]int]walk.Digests
 }
 
 func (c *collector) add(layer, entry int, path string, fs []detect.Finding) {
@@ -177,7 +187,11 @@ func (s *Scanner) Assemble(img *fetch.Image, results []*LayerResult) *report.Ima
 	for _, w := range lc.Warnings {
 		out.Warnings = append(out.Warnings, report.Problem{Message: w})
 	}
-	out.Findings = s.findings(results, out.Layers, lc)
+	ix := packageIndex(results)
+	for _, w := range ix.Warnings {
+		out.Warnings = append(out.Warnings, report.Problem{Message: w})
+	}
+	out.Findings = s.findings(results, out.Layers, lc, ix)
 	for i := range out.Findings {
 		f := &out.Findings[i]
 		f.Evidence = evidence.Command(img.Source, f.Layer.Index, f.Path)
@@ -188,14 +202,24 @@ func (s *Scanner) Assemble(img *fetch.Image, results []*LayerResult) *report.Ima
 	out.Findings = append(out.Findings, s.metadataFindings(img, steps, out.Layers, red)...)
 	s.Causes(img, out, nil)
 	s.applySuppressions(out)
+	s.applyVendor(out)
 	report.SortFindings(out.Findings)
 	return out
+}
+
+// packageIndex joins the package databases of an image's layers.
+func packageIndex(results []*LayerResult) *provenance.Index {
+	recs := make([]*provenance.Records, len(results))
+	for i, r := range results {
+		recs[i] = r.Packages
+	}
+	return provenance.NewIndex(recs)
 }
 
 // findings ties raw detector findings to layers and fates, adds the
 // hardlinks through which each file is reachable, and drops the duplicates
 // that overlapping chunks produce.
-func (s *Scanner) findings(results []*LayerResult, layers []report.Layer, lc *history.Lifecycle) []report.Finding {
+func (s *Scanner) findings(results []*LayerResult, layers []report.Layer, lc *history.Lifecycle, ix *provenance.Index) []report.Finding {
 	type dedupeKey struct {
 		layer, entry int
 		chain        string
@@ -205,7 +229,7 @@ func (s *Scanner) findings(results []*LayerResult, layers []report.Layer, lc *hi
 	}
 	seen := map[dedupeKey]bool{}
 	out := []report.Finding{}
-	add := func(layer, entry int, path, linkTo string, f *RawFinding) {
+	add := func(layer, entry int, path, linkTo string, f *RawFinding, content [2]int) {
 		fp := f.fingerprintAt(path)
 		k := dedupeKey{layer, entry, strings.Join(f.Chain, "\x00"), f.Rule, f.Line, fp}
 		if seen[k] || layer < 0 || layer >= len(layers) {
@@ -223,6 +247,8 @@ func (s *Scanner) findings(results []*LayerResult, layers []report.Layer, lc *hi
 			Fingerprint: fp,
 			ArchivePath: f.Chain,
 		}
+		o := ix.Lookup(path, f.Chain, results[content[0]].digests(content[1]))
+		rf.Origin = &o
 		if fate.By >= 0 && fate.By < len(layers) {
 			by := layers[fate.By]
 			rf.RemovedBy = &report.Removal{Index: by.Index, Digest: by.Digest, Instruction: by.Instruction}
@@ -232,9 +258,10 @@ func (s *Scanner) findings(results []*LayerResult, layers []report.Layer, lc *hi
 	for li, r := range results {
 		for i := range r.Findings {
 			f := &r.Findings[i]
-			add(li, f.Entry, f.Path, "", f)
+			content := [2]int{li, f.Entry}
+			add(li, f.Entry, f.Path, "", f, content)
 			for _, a := range lc.Aliases(li, f.Entry) {
-				add(a.Layer, a.Entry, a.Path, f.Path, f)
+				add(a.Layer, a.Entry, a.Path, f.Path, f, content)
 			}
 		}
 	}

@@ -14,6 +14,7 @@ type file struct {
 	chain []string // member paths inside nested archives; nil for the outer file
 	name  string   // the base name archives are recognised by
 	depth int      // archives entered to reach this content
+	cut   bool     // only part of the content is scanned (MaxFileSize)
 }
 
 func (f *file) child(member string) *file {
@@ -26,6 +27,32 @@ func (f *file) child(member string) *file {
 func (w *layerWalker) readFile(r io.Reader, idx int) error {
 	e := &w.res.Entries[idx]
 	return w.scanStream(r, &file{idx: idx, path: e.Path, name: path.Base(e.Path)}, e.Size)
+}
+
+// capture reads a file picked by Options.Capture whole, hands it to
+// Options.Captured, then scans it from memory like any other file.
+func (w *layerWalker) capture(r io.Reader, idx int) error {
+	e := &w.res.Entries[idx]
+	if e.Size > w.opts.MaxCaptureSize {
+		w.fileWarn(&file{idx: idx, path: e.Path}, "%d bytes: more than %d, not read as a package database", e.Size, w.opts.MaxCaptureSize)
+		return w.readFile(r, idx)
+	}
+	data := make([]byte, e.Size)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return err
+	}
+	if w.opts.Captured != nil {
+		w.opts.Captured(w.res.Index, idx, e, data)
+	}
+	return w.readFile(bytes.NewReader(data), idx)
+}
+
+// setDigests records the digests the walker computed of a layer file.
+func (w *layerWalker) setDigests(idx int, d Digests) {
+	if w.res.Digests == nil {
+		w.res.Digests = map[int]Digests{}
+	}
+	w.res.Digests[idx] = d
 }
 
 // scanStream reads the first chunk of some content, lets Accept look at
@@ -64,7 +91,22 @@ func (w *layerWalker) scanStream(r io.Reader, f *file, size int64) error {
 	if kind := archiveKind(f.name, b); kind != notArchive && w.opts.Archives.MaxDepth > 0 {
 		if f.depth < w.opts.Archives.MaxDepth {
 			defer w.pool.Put(bp)
-			return w.openArchive(kind, io.MultiReader(bytes.NewReader(b), r), f, size)
+			if f.chain != nil || size < 0 {
+				return w.openArchive(kind, io.MultiReader(bytes.NewReader(b), r), f, size)
+			}
+			// A file of the layer: hash it on the way (its package may
+			// record a digest), reading to its end.
+			hr := &hashingReader{r: io.MultiReader(bytes.NewReader(b), r), h: newHasher()}
+			if err := w.openArchive(kind, hr, f, size); err != nil {
+				return err
+			}
+			if _, err := io.Copy(io.Discard, hr); err != nil {
+				return err
+			}
+			if hr.h.n == size {
+				w.setDigests(f.idx, hr.h.sum())
+			}
+			return nil
 		}
 		w.fileWarn(f, "nested archive deeper than --archive-depth %d: not opened", w.opts.Archives.MaxDepth)
 	}
@@ -107,6 +149,7 @@ func (w *layerWalker) scanStream(r io.Reader, f *file, size int64) error {
 }
 
 func (w *layerWalker) truncated(f *file, size int64) {
+	f.cut = true
 	if size >= 0 {
 		w.fileWarn(f, "%d bytes; only the first %d were scanned (--max-file-size)", size, w.opts.MaxFileSize)
 	} else {
@@ -160,10 +203,17 @@ func (w *layerWalker) emit(r io.Reader, f *file, bp *[]byte, b []byte, remaining
 	var tail []byte
 	line := 1
 	var offset int64
+	// A text file of the layer longer than a chunk is hashed on the way:
+	// no worker ever sees it whole (see Digests).
+	var h *hasher
+	if f.chain == nil && !strs && !f.cut && remaining != 0 && len(b) > w.opts.Overlap {
+		h = newHasher()
+		h.Write(b)
+	}
 	for {
 		more := remaining != 0 && len(b) > w.opts.Overlap
 		job := &chunkJob{Chunk: Chunk{Layer: w.res.Index, Entry: f.idx, Path: f.path, Data: b, StartLine: line, Offset: offset,
-			ArchivePath: f.chain, Strings: strs}, buf: bp}
+			ArchivePath: f.chain, Strings: strs, Whole: offset == 0 && !more && !strs && !f.cut}, buf: bp}
 		if more {
 			cut := len(b) - w.opts.Overlap
 			if nl := bytes.IndexByte(b[cut:], '\n'); nl >= 0 {
@@ -181,6 +231,9 @@ func (w *layerWalker) emit(r io.Reader, f *file, bp *[]byte, b []byte, remaining
 			return w.ctx.Err()
 		}
 		if !more {
+			if h != nil {
+				w.setDigests(f.idx, h.sum())
+			}
 			return nil
 		}
 		bp = w.pool.Get().(*[]byte)
@@ -190,6 +243,9 @@ func (w *layerWalker) emit(r io.Reader, f *file, bp *[]byte, b []byte, remaining
 			want = int(remaining)
 		}
 		n, err := io.ReadFull(r, b[len(b):len(b)+want])
+		if h != nil {
+			h.Write(b[len(b) : len(b)+n])
+		}
 		b = b[:len(b)+n]
 		if remaining >= 0 {
 			remaining -= int64(n)
@@ -199,6 +255,9 @@ func (w *layerWalker) emit(r io.Reader, f *file, bp *[]byte, b []byte, remaining
 			remaining = 0
 			if n == 0 {
 				w.pool.Put(bp)
+				if h != nil {
+					w.setDigests(f.idx, h.sum())
+				}
 				return nil // the tail was in the last chunk already
 			}
 		case err != nil:

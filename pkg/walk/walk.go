@@ -106,6 +106,9 @@ type Chunk struct {
 	// file, one per line (Options.Binaries = BinaryStrings): StartLine and
 	// Offset then do not map back to the file.
 	Strings bool
+	// Whole is set when Data is the complete content of the file (or
+	// archive member): its only chunk, not cut by MaxFileSize.
+	Whole bool
 }
 
 // ScanFunc receives file content. It is called from several goroutines at
@@ -148,7 +151,18 @@ type Options struct {
 	Binaries BinaryMode
 	// Limits bound decompressed sizes and path shapes.
 	Limits Limits
+	// Capture, when set, picks regular files of a layer (package
+	// databases) whose whole content Captured receives, from the layer's
+	// goroutine, before it is scanned like any other file's. A file
+	// larger than MaxCaptureSize is scanned but not captured (a warning).
+	Capture  func(e *Entry) bool
+	Captured func(layer, entry int, e *Entry, data []byte)
+	// MaxCaptureSize bounds a captured file (default DefaultMaxCaptureSize).
+	MaxCaptureSize int64
 }
+
+// DefaultMaxCaptureSize bounds the content of one captured file.
+const DefaultMaxCaptureSize = 64 << 20
 
 func (o *Options) defaults() {
 	if o.Jobs < 1 {
@@ -167,6 +181,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxEntries < 1 {
 		o.MaxEntries = DefaultMaxEntries
+	}
+	if o.MaxCaptureSize < 1 {
+		o.MaxCaptureSize = DefaultMaxCaptureSize
 	}
 	if o.Limits.MaxPathLen > 0 {
 		o.MaxPathLen = o.Limits.MaxPathLen
@@ -196,6 +213,10 @@ type LayerResult struct {
 	// FileWarnings are problems with one file (an archive bound crossed, a
 	// nested archive that cannot be read, a file cut by MaxFileSize).
 	FileWarnings []FileWarning
+	// Digests are the digests of the files the walker hashed while
+	// reading them (text files longer than a chunk, archives), by entry
+	// index; see Digests.
+	Digests map[int]Digests
 	// Err is set when the layer could not be read to its end; entries
 	// before the failure are still listed and were scanned.
 	Err error
@@ -440,7 +461,14 @@ func (w *layerWalker) readTar(tr *tar.Reader) error {
 		if e.Kind != Regular || hdr.Size <= 0 {
 			continue
 		}
-		if err := w.readFile(tr, len(w.res.Entries)-1); err != nil {
+		idx := len(w.res.Entries) - 1
+		if w.opts.Capture != nil && w.opts.Capture(&w.res.Entries[idx]) {
+			if err := w.capture(tr, idx); err != nil {
+				return fmt.Errorf("reading %s: %w", quote(e.Path), err)
+			}
+			continue
+		}
+		if err := w.readFile(tr, idx); err != nil {
 			return fmt.Errorf("reading %s: %w", quote(e.Path), err)
 		}
 	}

@@ -9,7 +9,7 @@
   var SEVS = ["critical", "high", "medium", "low", "info"];
   var MAX_LANES = 16, MAX_CHIPS = 10, PRINT_MAX = 300;
   var built = {};
-  var state = { sev: {}, status: {}, cause: "", repo: "", q: "", newOnly: false, layer: "" };
+  var state = { sev: {}, status: {}, cause: "", origin: "", repo: "", q: "", newOnly: false, layer: "" };
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -42,10 +42,20 @@
     return p;
   }
   function hidden(f) { return f.status === "deleted" || f.status === "overwritten"; }
+  // Whose content a finding is in: "image" (the builder's) or "package".
+  function originType(f) { return f.origin && f.origin.type === "package" ? "package" : "image"; }
+  function originText(f) {
+    var o = f.origin;
+    if (!o) return "";
+    var pkg = o.name ? o.name + (o.version ? " " + o.version : "") : "";
+    if (o.type === "package") return "vendor content: " + pkg + " (" + o.manager + ", verified by " + o.verified_by + ")" + (f.vendor ? "; not counted" : "");
+    if (o.modified) return "the image's: a modified file of " + pkg + " (" + o.manager + ")";
+    return "the image's";
+  }
 
   // Filters.
   function anyFindingFilter() {
-    if (state.cause || state.q || state.newOnly) return true;
+    if (state.cause || state.origin || state.q || state.newOnly) return true;
     for (var s in state.sev) if (!state.sev[s]) return true;
     for (var st in state.status) if (!state.status[st]) return true;
     return false;
@@ -55,6 +65,7 @@
     if (!sevOn(f.severity)) return false;
     if (state.status[f.status] === false) return false;
     if (state.cause && f.cause !== state.cause) return false;
+    if (state.origin && originType(f) !== state.origin) return false;
     if (state.newOnly && !f.new) return false;
     if (state.q) {
       var hay = f._hay;
@@ -122,6 +133,7 @@
     var nw = nav.querySelector("input[name=new]");
     state.newOnly = !!(nw && nw.checked);
     state.cause = nav.querySelector("select[name=cause]").value;
+    state.origin = nav.querySelector("select[name=origin]").value;
     var repo = nav.querySelector("select[name=repo]");
     state.repo = repo ? repo.value : "";
     state.q = nav.querySelector("input[name=q]").value.trim().toLowerCase();
@@ -325,6 +337,7 @@
     kv("status", stx, "status st-" + f.status);
     if (hidden(f)) kv("", "hidden, but present: the bytes are still in layer " + f.layer.index + " for anyone who pulls the image", "hbp");
     kv("cause", f.cause, "mono");
+    kv("origin", originText(f));
     kv("remediation", f.remediation);
     if (f.evidence) {
       var ev = el("div", "evidence");

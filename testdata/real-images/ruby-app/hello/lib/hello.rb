@@ -1,0 +1,6 @@
+# Says hello.
+module Hello
+  def self.greet(name)
+    "hello, #{name}"
+  end
+end
