@@ -11,7 +11,7 @@
 # `debootstrap --variant=minbase bookworm` tree made once into
 # OUTDIR/rootfs.tar; then buildah builds testdata/real-images/NAME/Containerfile
 # (`bud --layers --isolation chroot`, vfs storage under OUTDIR). node-app's
-# node_modules come from `npm install` of its package.json on this machine;
+# node_modules come from `npm ci` of the buildah case npm-app's lockfile;
 # java-app's app.jar from javac. Needs root, the Debian mirror, the npm
 # registry, debootstrap, buildah, npm and a JDK.
 set -euo pipefail
@@ -47,9 +47,10 @@ for name in "${names[@]}"; do
 	ln "$out/rootfs.tar" "$ctx/rootfs.tar" 2>/dev/null || cp "$out/rootfs.tar" "$ctx/rootfs.tar"
 	case $name in
 	node-app)
+		# The dependencies of the buildah corpus's npm-app case, locked.
 		mkdir -p "$ctx/app"
-		mv "$ctx/package.json" "$ctx/server.js" "$ctx/app/"
-		(cd "$ctx/app" && npm install --omit=dev --no-audit --no-fund --ignore-scripts --loglevel=error)
+		cp "$root/testdata/buildah/cases/npm-app/"{package.json,package-lock.json,server.js} "$ctx/app/"
+		(cd "$ctx/app" && npm ci --omit=dev --no-audit --no-fund --ignore-scripts --loglevel=error)
 		;;
 	java-app)
 		mkdir -p "$ctx/classes"

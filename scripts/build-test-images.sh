@@ -214,6 +214,16 @@ build_case() {
 	find "$ctx" -type d -exec chmod 0755 {} +
 	find "$ctx" -type f -perm -u+x -exec chmod 0755 {} +
 	find "$ctx" -type f ! -perm -u+x -exec chmod 0644 {} +
+	# prepare (optional): run in the context before the build, to fetch
+	# real third-party content (apt-get download, npm ci).
+	if [[ -f $ctx/prepare ]]; then
+		if ! log=$(cd "$ctx" && ./prepare 2>&1); then
+			echo "$log" >&2
+			rm -rf "$ctx"
+			die "case $name: prepare failed"
+		fi
+		rm -f "$ctx/prepare"
+	fi
 	read_build_args "$ctx/build.args"
 	if ! log=$(cd "$ctx" && "${bah[@]}" bud --layers --isolation chroot --pull=never \
 		"${ts_args[@]}" "${build_args[@]}" -f Containerfile -t "$ref" . 2>&1); then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what layerscan's tests use, when it is missing:
-#   Debian packages: buildah and skopeo (build and copy real images),
+#   Debian packages: buildah and skopeo (build and copy real images), rpm
+#   (rpmbuild and an rpmdb.sqlite for the provenance tests),
 #   docker-registry (a real registry), busybox-static (the base of the test
 #   images), chromium (the HTML report's browser tests, headless),
 #   postgresql (the shared store's tests start their own server from its
@@ -15,6 +16,7 @@ if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
 need=()
 command -v buildah >/dev/null 2>&1 || need+=(buildah)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+command -v rpmbuild >/dev/null 2>&1 || need+=(rpm)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need+=(postgresql); fi

@@ -6,10 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/layerscan/layerscan/internal/testenv"
+	"github.com/layerscan/layerscan/pkg/detect"
+	"github.com/layerscan/layerscan/pkg/provenance"
 	"github.com/layerscan/layerscan/pkg/report"
 )
 
@@ -21,9 +24,26 @@ type expectation struct {
 	Status      string `json:"status"`
 	Rule        string `json:"rule"`
 	Source      string `json:"source"`
-	// ArchivePath and Encoding, when given, must match too.
+	// ArchivePath, Encoding and Origin, when given, must match too.
 	ArchivePath []string `json:"archive_path"`
 	Encoding    string   `json:"encoding"`
+	// Origin is "image", "image modified MANAGER NAME VERSION" or
+	// "package MANAGER NAME VERSION VERIFIED_BY" (see originKey).
+	Origin string `json:"origin"`
+}
+
+// originKey is the compact form of a finding's origin that expected.json
+// names.
+func originKey(o *provenance.Origin) string {
+	switch {
+	case o == nil:
+		return ""
+	case o.Type == provenance.TypePackage:
+		return strings.Join([]string{o.Type, o.Manager, o.Name, o.Version, o.VerifiedBy}, " ")
+	case o.Modified:
+		return strings.Join([]string{o.Type, "modified", o.Manager, o.Name, o.Version}, " ")
+	}
+	return o.Type
 }
 
 // TestBuildahCases scans every image of the buildah corpus and checks the
@@ -78,6 +98,9 @@ func TestBuildahCases(t *testing.T) {
 						if w.Encoding != "" && f.Encoding != w.Encoding {
 							t.Errorf("%s: encoding %q, want %q", w.Path, f.Encoding, w.Encoding)
 						}
+						if w.Origin != "" && originKey(f.Origin) != w.Origin {
+							t.Errorf("%s: origin %q, want %q", w.Path, originKey(f.Origin), w.Origin)
+						}
 					}
 					if source != "config" && f.Source == source && f.Path == w.Path && f.Rule == w.Rule && !strings.Contains(f.Layer.CreatedBy, w.Instruction) {
 						t.Errorf("%s: layer %d created_by %q, want it to contain %q", w.Path, f.Layer.Index, f.Layer.CreatedBy, w.Instruction)
@@ -125,6 +148,75 @@ func TestArticleExamples(t *testing.T) {
 				t.Errorf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
 			}
 		})
+	}
+}
+
+// TestVendorContent checks what the default view folds away and what
+// --vendor show and --vendor fail do with it, on real packages: Debian's
+// python3-botocore and an internal .deb unpacked by dpkg (provenance), and
+// the node_modules of popular npm packages (npm-app).
+func TestVendorContent(t *testing.T) {
+	dir := buildahCorpus(t)
+	ref := "oci-archive:" + filepath.Join(dir, "provenance.oci.tar")
+	rep := scanJSON(t, nil, ref)
+	im := rep.Images[0]
+	folded := map[string]report.VendorPackage{}
+	for _, v := range im.Vendor {
+		folded[v.Manager+" "+v.Name] = v
+	}
+	boto, ok := folded["dpkg python3-botocore"]
+	if !ok || boto.VerifiedBy != provenance.ByDigest || boto.Version != "1.29.27+repack-1" || boto.Findings < 10 {
+		t.Errorf("python3-botocore's documentation examples not folded as vendor content verified by digest: %+v", im.Vendor)
+	}
+	if acme := folded["dpkg acme-agent"]; acme.Findings != 1 || !slices.Contains(acme.Rules, "generic-api-key") {
+		t.Errorf("acme-agent's loose finding (defaults.ini) not folded: %+v", acme)
+	}
+	for _, f := range im.Findings {
+		if f.Origin.Vendor() && !detect.HighConfidence(f.Rule) {
+			t.Errorf("a loose finding in vendor content is listed by default: %+v", f)
+		}
+	}
+
+	// --vendor show lists them, marked vendor, and drops the summary.
+	show := scanJSON(t, nil, ref, "--vendor", "show")
+	var vendor, own int
+	for _, f := range show.Images[0].Findings {
+		if f.Vendor {
+			vendor++
+			if !f.Origin.Vendor() {
+				t.Errorf("vendor finding without a package origin: %+v", f)
+			}
+		} else {
+			own++
+		}
+	}
+	if vendor != boto.Findings+1 || own != len(im.Findings) || len(show.Images[0].Vendor) != 0 {
+		t.Errorf("--vendor show: %d vendor findings (want %d), %d others (want %d), summary %+v", vendor, boto.Findings+1, own, len(im.Findings), show.Images[0].Vendor)
+	}
+	// npm-app: real npm packages and nothing planted: nothing is reported
+	// and the exit status is 0, even with --fail-on info.
+	npm := "oci-archive:" + filepath.Join(dir, "npm-app.oci.tar")
+	for _, mode := range []string{"hide", "show"} {
+		if res := runCLI(t, nil, "--vendor", mode, "--fail-on", "info", npm); res.code != 0 {
+			t.Errorf("npm-app --vendor %s: exit %d, want 0\n%s%s", mode, res.code, res.stdout, res.stderr)
+		}
+	}
+	// --vendor fail lists and counts vendor findings like the builder's.
+	res := runCLI(t, nil, "--vendor", "fail", "--format", "json", ref)
+	if res.code != 1 {
+		t.Errorf("--vendor fail: exit %d, want 1", res.code)
+	}
+	var failRep report.Report
+	if err := json.Unmarshal([]byte(res.stdout), &failRep); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(failRep.Images[0].Findings); n != len(im.Findings)+vendor {
+		t.Errorf("--vendor fail lists %d findings, want %d", n, len(im.Findings)+vendor)
+	}
+	// The table names each folded package on one line.
+	table := runCLI(t, nil, ref).stdout
+	if !strings.Contains(table, "python3-botocore 1.29.27+repack-1 (dpkg, digest): ") || !strings.Contains(table, "in vendor files of 2 packages (not shown)") {
+		t.Errorf("table lacks the vendor summary:\n%s", table)
 	}
 }
 

@@ -21,6 +21,7 @@ var debianPackages = map[string]string{
 	"tar":             "tar",
 	"gzip":            "gzip",
 	"zstd":            "zstd",
+	"rpmbuild":        "rpm",
 }
 
 // debianPackage returns the Debian package that provides the executable name.

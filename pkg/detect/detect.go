@@ -48,6 +48,10 @@ type Options struct {
 	// with a keyword hit runs over the whole text, as gitleaks does. The
 	// findings are the same; it exists to measure and to compare.
 	NoWindows bool
+	// NoPrecise turns off the checks that drop the loose rules' matches
+	// on documentation, tests, code and placeholders (precise.go); it
+	// exists to measure what they drop (docs/accuracy.md).
+	NoPrecise bool
 }
 
 // Detector scans text for secrets. It is safe for concurrent use.
@@ -62,6 +66,8 @@ type Detector struct {
 	pathOnly map[string]bool
 	severity map[string]string
 	yields   map[string]bool
+	// noPrecise: Options.NoPrecise.
+	noPrecise bool
 }
 
 var quietOnce sync.Once
@@ -95,7 +101,7 @@ func New(opts Options) (*Detector, error) {
 	gl := gldetect.NewDetector(cfg)
 	gl.MaxDecodeDepth = opts.MaxDecodeDepth
 	gl.Redact = 0
-	d := &Detector{gl: gl, pathOnly: map[string]bool{}, severity: sev, yields: yields}
+	d := &Detector{gl: gl, pathOnly: map[string]bool{}, severity: sev, yields: yields, noPrecise: opts.NoPrecise}
 	for id, r := range cfg.Rules {
 		if r.Regex == nil && r.Path != nil {
 			d.pathOnly[id] = true
@@ -138,7 +144,7 @@ func rulesetFingerprint(cfg config.Config, opts Options, userRaw []byte, d *Dete
 	}
 	sort.Strings(ids)
 	h := sha256.New()
-	fmt.Fprintf(h, "layerscan-detect/3 decode=%d\n", opts.MaxDecodeDepth)
+	fmt.Fprintf(h, "layerscan-detect/3 decode=%d precise=%v\n", opts.MaxDecodeDepth, !opts.NoPrecise)
 	for _, id := range ids {
 		h.Write([]byte(id))
 	}
@@ -210,7 +216,7 @@ func (d *Detector) convert(in []report.Finding, path, data string, pathRules boo
 			Severity: d.severityOf(f.RuleID, tags),
 			Encoding: encodingOf(tags),
 		}
-		if KnownExample(nf.Secret) || precise(nf.RuleID, path, f.Line, nf.Secret) != "" {
+		if KnownExample(nf.Secret) || !d.noPrecise && precise(nf.RuleID, path, f.Line, nf.Secret) != "" {
 			continue
 		}
 		if d.refine(path, data, &nf) {

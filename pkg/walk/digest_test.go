@@ -1,0 +1,112 @@
+package walk
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/layerscan/layerscan/pkg/fetch"
+)
+
+// walkDigests walks one layer and returns the paths handed over Whole and
+// the digests the walker computed, by path.
+func walkDigests(t *testing.T, tarball []byte, opts Options) (map[string]bool, map[string]Digests) {
+	t.Helper()
+	var mu sync.Mutex
+	whole := map[string]bool{}
+	res, err := Walk(context.Background(), []fetch.Layer{layerOf(0, tarball, tarball)}, opts, func(_ context.Context, c *Chunk) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Whole {
+			whole[c.Path] = true
+		}
+		return nil
+	})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("walk: %v %v", err, res[0].Err)
+	}
+	digests := map[string]Digests{}
+	for idx, d := range res[0].Digests {
+		digests[res[0].Entries[idx].Path] = d
+	}
+	return whole, digests
+}
+
+// TestDigests: a file whose content is one chunk is handed over Whole (the
+// scanner hashes it when it holds a finding); a text file longer than a
+// chunk and an archive are hashed by the walker as it reads them; a
+// binary read as strings and a file cut by MaxFileSize are neither.
+func TestDigests(t *testing.T) {
+	small := "token = 1\n"
+	long := strings.Repeat("a line of a long text file\n", 5000) // > one 64 KiB chunk
+	var zbuf bytes.Buffer
+	zw := zip.NewWriter(&zbuf)
+	w, _ := zw.Create("a.properties")
+	w.Write([]byte("x=1\n"))
+	zw.Close()
+	tarball := makeTar(t,
+		tarEntry{name: "small.txt", body: small},
+		tarEntry{name: "long.txt", body: long},
+		tarEntry{name: "lib.jar", body: zbuf.String()},
+		tarEntry{name: "bin", body: "\x7fELF" + long},
+	)
+	opts := Options{ChunkSize: 64 << 10, Binaries: BinaryStrings, Archives: ArchiveOptions{MaxDepth: 1}}
+	whole, digests := walkDigests(t, tarball, opts)
+	if !whole["/small.txt"] || whole["/long.txt"] || whole["/bin"] {
+		t.Errorf("whole chunks: %v", whole)
+	}
+	if d := digests["/long.txt"]; d != DigestsOf([]byte(long)) {
+		t.Errorf("long.txt digests %+v", d)
+	}
+	if d := digests["/lib.jar"]; d != DigestsOf(zbuf.Bytes()) {
+		t.Errorf("lib.jar digests %+v", d)
+	}
+	if _, ok := digests["/bin"]; ok {
+		t.Error("a binary read as strings was hashed")
+	}
+	if _, ok := digests["/small.txt"]; ok {
+		t.Error("a one-chunk file was hashed by the walker")
+	}
+
+	opts.MaxFileSize = 100 << 10
+	whole, digests = walkDigests(t, makeTar(t, tarEntry{name: "cut.txt", body: long + long}), opts)
+	if _, ok := digests["/cut.txt"]; ok || whole["/cut.txt"] {
+		t.Errorf("a file cut by MaxFileSize got digests %v / whole %v", digests, whole)
+	}
+}
+
+// TestCapture: a captured file is handed over whole, once, and scanned
+// too; one larger than MaxCaptureSize is only scanned, with a warning.
+func TestCapture(t *testing.T) {
+	db := "Package: x\nVersion: 1\n"
+	tarball := makeTar(t, tarEntry{name: "var/lib/dpkg/status", body: db}, tarEntry{name: "big.db", body: strings.Repeat("x", 5000)})
+	var mu sync.Mutex
+	captured := map[string]string{}
+	scanned := map[string]int{}
+	opts := Options{
+		Capture:        func(e *Entry) bool { return strings.HasSuffix(e.Path, "status") || strings.HasSuffix(e.Path, ".db") },
+		Captured:       func(_, _ int, e *Entry, data []byte) { mu.Lock(); captured[e.Path] = string(data); mu.Unlock() },
+		MaxCaptureSize: 4096,
+	}
+	res, err := Walk(context.Background(), []fetch.Layer{layerOf(0, tarball, tarball)}, opts, func(_ context.Context, c *Chunk) error {
+		mu.Lock()
+		scanned[c.Path] += len(c.Data)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil || res[0].Err != nil {
+		t.Fatal(err, res[0].Err)
+	}
+	if len(captured) != 1 || captured["/var/lib/dpkg/status"] != db {
+		t.Errorf("captured %v", captured)
+	}
+	if scanned["/var/lib/dpkg/status"] != len(db) || scanned["/big.db"] != 5000 {
+		t.Errorf("scanned %v", scanned)
+	}
+	if len(res[0].FileWarnings) != 1 || !strings.Contains(res[0].FileWarnings[0].Message, "package database") {
+		t.Errorf("file warnings %+v", res[0].FileWarnings)
+	}
+}
