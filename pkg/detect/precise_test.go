@@ -141,12 +141,12 @@ func TestKnownExamples(t *testing.T) {
 // libraries) are not keys; DER and OpenSSH bodies are.
 func TestKeyBodyShape(t *testing.T) {
 	for block, want := range map[string]bool{
-		"-----BEGIN PRIVATE KEY-----\nio/netty/util/CharsetUtil\nUS_ASCII\n-----END PRIVATE KEY-----": false,
-		"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----":      true,
+		"-----BEGIN PRIVATE KEY-----\nio/netty/util/CharsetUtil\nUS_ASCII\n-----END PRIVATE KEY-----":                false,
+		"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----":                   true,
 		"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oBpA\n-----END EC PRIVATE KEY-----": true,
-		"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----":    true,
-		"-----BEGIN OPENSSH PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\n-----END OPENSSH PRIVATE KEY-----":    false,
-		"-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nq7Zt3kQ9\n-----END RSA PRIVATE KEY-----": true,
+		"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----":           true,
+		"-----BEGIN OPENSSH PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\n-----END OPENSSH PRIVATE KEY-----":           false,
+		"-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nq7Zt3kQ9\n-----END RSA PRIVATE KEY-----":         true,
 	} {
 		if got := keyBodyShape(block); got != want {
 			t.Errorf("keyBodyShape(%q) = %v, want %v", block, got, want)

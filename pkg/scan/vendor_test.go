@@ -1,10 +1,10 @@
 package scan_test
 
 import (
+	"context"
 	"crypto/md5"
 	"crypto/sha1"
 	"encoding/hex"
-	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -109,7 +109,7 @@ func TestVendorProvenance(t *testing.T) {
 		// defaults.ini, big.conf (hashed as streamed), tests/vectors.py, and
 		// edited.ini as layer 0 shipped it (overwritten by layer 1).
 		"dpkg acme 1.4.2 digest 4 [generic-api-key github-pat]",
-		"maven org.acme:lib 1.0 digest 1 [generic-api-key]",     // the jar, hashed while opened
+		"maven org.acme:lib 1.0 digest 1 [generic-api-key]", // the jar, hashed while opened
 	}
 	if strings.Join(folded, "\n") != strings.Join(wantFolded, "\n") {
 		t.Errorf("vendor summary:\n got %s\nwant %s", strings.Join(folded, "\n     "), strings.Join(wantFolded, "\n     "))
