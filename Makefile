@@ -30,9 +30,33 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## test: every test, with the real tools (installed when missing).
+## test: every test, with the real tools (installed when missing). Tests of
+## data outside the repository (../shared/external-images, or
+## LAYERSCAN_EXTERNAL_IMAGES=DIR) are skipped when it is missing, unless
+## LAYERSCAN_REQUIRE_EXTERNAL=1 (CI); one line at the end counts the skips,
+## SKIP_LOG lists them. The exit status is go test's.
+SKIP_LOG ?= .cache/test-skips.txt
 test: test-deps lint
-	LAYERSCAN_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 20m ./...
+	@mkdir -p "$(dir $(SKIP_LOG))" && : > "$(SKIP_LOG)"
+	@echo 'LAYERSCAN_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 20m ./...'
+	@LAYERSCAN_REQUIRE_TOOLS=1 LAYERSCAN_SKIP_LOG="$(abspath $(SKIP_LOG))" $(GO) test -count=1 -timeout 20m ./...; rc=$$?; \
+	sort -u "$(SKIP_LOG)" | awk -F'\t' -v list="$(SKIP_LOG)" '$(SKIP_SUMMARY)'; \
+	exit $$rc
+
+# SKIP_SUMMARY prints, per reason in the skip log (PACKAGE, TEST, REASON per
+# line, sorted), one line: how many tests, how many per package, the reason.
+SKIP_SUMMARY = NF == 3 { \
+	if (!($$3 in n)) reasons[++nr] = $$3; \
+	n[$$3]++; \
+	if (!(($$3, $$1) in c)) pkgs[$$3, ++np[$$3]] = $$1; \
+	c[$$3, $$1]++ \
+} END { \
+	for (i = 1; i <= nr; i++) { \
+		r = reasons[i]; s = ""; \
+		for (j = 1; j <= np[r]; j++) s = s (j > 1 ? ", " : "") pkgs[r, j] " " c[r, pkgs[r, j]]; \
+		printf "make test: skipped %d test%s (%s; list in %s): %s\n", n[r], n[r] == 1 ? "" : "s", s, list, r; \
+	} \
+}
 
 ## fuzz: every native Go fuzz target for FUZZTIME each (crashers land in the
 ## package's testdata/fuzz and become regression tests that `make test` runs).

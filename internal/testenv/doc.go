@@ -9,6 +9,13 @@
 // and CI set it) a missing tool is a test failure instead, naming the Debian
 // package that provides it.
 //
+// Data that lives outside the repository is different: make test cannot
+// install it, so it stays optional there. ExternalImagesDir finds the images
+// of other builders ($LAYERSCAN_EXTERNAL_IMAGES, else ../shared/external-images
+// next to the repository); when they are missing the test is skipped and the
+// skip appended to the file $LAYERSCAN_SKIP_LOG names (make test prints one
+// summary line of it), or fails when LAYERSCAN_REQUIRE_EXTERNAL=1 (CI).
+//
 // Typical use:
 //
 //	reg := testenv.StartRegistry(t)
