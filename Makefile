@@ -65,7 +65,8 @@ FUZZ_TARGETS := \
 	./pkg/history:FuzzLifecycle ./pkg/history:FuzzNormalize \
 	./pkg/walk:FuzzWalkLayer ./pkg/walk:FuzzNestedArchive \
 	./pkg/fetch:FuzzOCIMetadata ./pkg/fetch:FuzzDockerArchive \
-	./pkg/detect:FuzzConfigFile
+	./pkg/detect:FuzzConfigFile \
+	./pkg/sanitize:FuzzText ./pkg/redact:FuzzRedact
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/layerscan/layerscan/pkg/evidence"
+	"github.com/layerscan/layerscan/pkg/outfile"
 )
 
 func newExtractCmd(opts *scanOptions) *cobra.Command {
@@ -26,9 +27,10 @@ Only layer N is read. A hardlink at PATH gives its target's content; symlinks
 are not followed. Layer numbers are the ones the scan report and
 "layerscan ls" give (0 is the base).
 
-FILE is created with mode 0600 and is never overwritten unless --force; -o -
-writes to stdout. There is no default: the content is likely a secret and
-is not printed to a terminal by accident.
+FILE is created with mode 0600 and is never overwritten unless --force; a
+symbolic link at FILE is refused, or with --force replaced, never written
+through. -o - writes to stdout. There is no default: the content is likely
+a secret and is not printed to a terminal by accident.
 
 Exit status: 0 written, 2 usage error, no such path in the layer, layer out
 of range, FILE exists, or the image could not be fetched.`,
@@ -48,7 +50,7 @@ of range, FILE exists, or the image could not be fetched.`,
 	f.IntVar(&layer, "layer", -1, "index of the layer to read (0 is the base; see layerscan ls)")
 	// Shadows the root's persistent --output, which names a report file.
 	f.StringVarP(&output, "output", "o", "", "write the file here (created with mode 0600), or - for stdout")
-	f.BoolVar(&force, "force", false, "overwrite FILE if it exists")
+	f.BoolVar(&force, "force", false, "overwrite FILE if it exists (a symbolic link at FILE is replaced, never followed)")
 	return cmd
 }
 
@@ -70,23 +72,9 @@ func runExtract(cmd *cobra.Command, opts *scanOptions, ref, path string, layer i
 
 	w := cmd.OutOrStdout()
 	if output != "-" {
-		flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-		if force {
-			flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-		}
-		f, err := os.OpenFile(output, flags, 0o600)
-		if errors.Is(err, os.ErrExist) {
-			return usageErr("%s already exists: not overwritten (use --force)", output)
-		}
+		f, err := outfile.Create(output, outfile.Options{Mode: 0o600, Secret: true, Force: force})
 		if err != nil {
 			return usageErr("creating %s: %v", output, err)
-		}
-		if force {
-			// An existing file keeps its mode on O_TRUNC; the content is a secret.
-			if err := f.Chmod(0o600); err != nil {
-				f.Close()
-				return usageErr("chmod %s: %v", output, err)
-			}
 		}
 		defer func() {
 			if cerr := f.Close(); err == nil && cerr != nil {

@@ -2,15 +2,13 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/fetch"
-	"github.com/layerscan/layerscan/pkg/history"
+	"github.com/layerscan/layerscan/pkg/redact"
 )
 
 // openForensicImage opens ref with the root's fetch flags (--platform, --username,
@@ -76,41 +74,19 @@ func forensicBytes(n int64) string {
 	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
 }
 
-// printable keeps a name from the image on one terminal line: names with
-// control characters or invalid UTF-8 are Go-quoted.
-func printable(s string) string {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == utf8.RuneError || (r >= 0x80 && r < 0xa0) {
-			return strconv.Quote(s)
-		}
+// textRedactor hides, in text from an image the forensic commands print
+// without scanning its files (ls: paths and instructions), what the
+// detector built from the flags finds there and in its encoded runs, and
+// build-argument values — unless --show-secrets.
+func textRedactor(o *scanOptions) (func(string) string, error) {
+	if o.showSecrets {
+		return func(t string) string { return t }, nil
 	}
-	return s
-}
-
-// historyRedactor hides, in history text (created_by, instructions), the
-// secrets the detector finds there and the values of recorded build
-// arguments, unless show is set.
-func historyRedactor(o *scanOptions, show bool) (func(text string, args []history.Arg) string, error) {
-	if show {
-		return func(t string, _ []history.Arg) string { return t }, nil
-	}
-	det, err := detect.New(detect.Options{MaxDecodeDepth: o.decodeDepth})
+	det, err := detect.New(o.det.options(o.decodeDepth))
 	if err != nil {
-		return nil, err
+		return nil, usageErr("%v", err)
 	}
-	return func(t string, args []history.Arg) string {
-		for _, a := range args {
-			if a.Value != "" {
-				t = strings.ReplaceAll(t, a.Name+"="+a.Value, a.Name+"="+detect.Redact(a.Value))
-			}
-		}
-		for _, f := range det.Scan("", []byte(t), 1) {
-			if f.Secret != "" {
-				t = strings.ReplaceAll(t, f.Secret, detect.Redact(f.Secret))
-			}
-		}
-		return t
-	}, nil
+	return redact.New(det).Text, nil
 }
 
 // redactValue shows the first characters of a secret value then ****.

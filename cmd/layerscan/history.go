@@ -16,6 +16,7 @@ import (
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/history"
 	"github.com/layerscan/layerscan/pkg/report"
+	"github.com/layerscan/layerscan/pkg/sanitize"
 	"github.com/layerscan/layerscan/pkg/scan"
 )
 
@@ -162,10 +163,6 @@ func runHistory(cmd *cobra.Command, opts *scanOptions, ref, baseRef string) erro
 		return err
 	}
 	defer src.Close()
-	red, err := historyRedactor(opts, opts.showSecrets)
-	if err != nil {
-		return err
-	}
 	steps, _, _ := history.Map(img.Config, len(img.Layers))
 	base := history.FindBase(img.Annotations, steps)
 	if baseRef != "" {
@@ -182,18 +179,21 @@ func runHistory(cmd *cobra.Command, opts *scanOptions, ref, baseRef string) erro
 		return err
 	}
 	scanner := scan.New(det, scan.Options{Jobs: opts.jobs, ShowSecrets: opts.showSecrets, MaxFileSize: opts.maxFileSize})
-	found, err := scanner.Image(cmd.Context(), img)
+	a, err := scanner.Analyze(cmd.Context(), img)
 	if err != nil {
 		return usageErr("scanning %s: %v", ref, oneLine(err.Error()))
 	}
+	found := a.Report
 	scanner.Causes(img, found, base)
+	red := func(t string, _ []history.Arg) string { return a.Redact(t) }
 	doc, incomplete := buildHistory(img, list, red, opts.showSecrets, base, found)
 
 	bw := bufio.NewWriter(cmd.OutOrStdout())
 	if opts.format == "json" {
-		enc := json.NewEncoder(bw)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(doc)
+		var b []byte
+		if b, err = json.MarshalIndent(doc, "", "  "); err == nil {
+			_, err = bw.Write(append(sanitize.JSON(b), '\n'))
+		}
 	} else {
 		writeHistoryTable(bw, doc)
 	}
@@ -265,8 +265,8 @@ func buildHistory(img *fetch.Image, list *evidence.Listing, red func(string, []h
 	if found != nil {
 		seen := map[string]bool{}
 		for _, f := range found.Findings {
-			hf := historyFinding{Rule: f.Rule, Source: f.Source, Path: printable(f.Path), Line: f.Line, Field: printable(f.Field),
-				Status: f.Status, Secret: printable(f.Secret), Cause: f.Cause, Evidence: f.Evidence}
+			hf := historyFinding{Rule: f.Rule, Source: f.Source, Path: (f.Path), Line: f.Line, Field: (f.Field),
+				Status: f.Status, Secret: (f.Secret), Cause: f.Cause, Evidence: f.Evidence}
 			if f.RemovedBy != nil {
 				by := f.RemovedBy.Index
 				hf.RemovedBy = &by
@@ -286,8 +286,8 @@ func buildHistory(img *fetch.Image, list *evidence.Listing, red func(string, []h
 		}
 	}
 	for _, st := range steps {
-		e := historyEntry{Index: st.Index, CreatedBy: printable(red(st.CreatedBy, st.BuildArgs)),
-			Instruction: printable(red(st.Instruction, st.BuildArgs)), Comment: printable(red(st.Comment, nil)),
+		e := historyEntry{Index: st.Index, CreatedBy: (red(st.CreatedBy, st.BuildArgs)),
+			Instruction: (red(st.Instruction, st.BuildArgs)), Comment: (red(st.Comment, nil)),
 			EmptyLayer: st.EmptyLayer, InBase: doc.Base != nil && st.Index <= doc.Base.LastHistoryIndex}
 		if !st.Created.IsZero() {
 			t := st.Created.UTC()
@@ -320,7 +320,7 @@ func buildHistory(img *fetch.Image, list *evidence.Listing, red func(string, []h
 			if !show {
 				v = redactArg(v)
 			}
-			doc.BuildArgs = append(doc.BuildArgs, historyArg{HistoryIndex: st.Index, Name: printable(a.Name), Value: printable(v)})
+			doc.BuildArgs = append(doc.BuildArgs, historyArg{HistoryIndex: st.Index, Name: (a.Name), Value: (v)})
 		}
 	}
 	return doc, incomplete
@@ -338,11 +338,12 @@ func docBase(b *history.Base) *historyBase {
 	if b == nil {
 		return nil
 	}
-	return &historyBase{Name: printable(b.Name), Digest: b.Digest, LastHistoryIndex: b.LastHistoryIndex, Layers: b.Layers, Source: b.Source}
+	return &historyBase{Name: (b.Name), Digest: b.Digest, LastHistoryIndex: b.LastHistoryIndex, Layers: b.Layers, Source: b.Source}
 }
 
 func writeHistoryTable(out io.Writer, doc *historyDoc) {
-	head := doc.Image
+	st := sanitize.Text
+	head := st(doc.Image)
 	if doc.Digest != "" {
 		head += " @ " + forensicShortDigest(doc.Digest)
 	}
@@ -351,7 +352,7 @@ func writeHistoryTable(out io.Writer, doc *historyDoc) {
 	}
 	fmt.Fprintln(out, head)
 	if b := doc.Base; b != nil {
-		name := b.Name
+		name := st(b.Name)
 		if name == "" {
 			name = "base image"
 		}
@@ -365,11 +366,11 @@ func writeHistoryTable(out io.Writer, doc *historyDoc) {
 			var how string
 			switch b.Source {
 			case history.BaseFromAnnotation:
-				how = "from the manifest annotations and the history comment FROM " + b.Name
+				how = "from the manifest annotations and the history comment FROM " + st(b.Name)
 			case history.BaseFromImage:
 				how = "--base: its layer diff IDs are the first of this image's"
 			case history.BaseFromComment:
-				how = "heuristic: the history comment FROM " + b.Name
+				how = "heuristic: the history comment FROM " + st(b.Name)
 			default:
 				how = "heuristic: the next history entry was created more than an hour later"
 			}
@@ -388,7 +389,7 @@ func writeHistoryTable(out io.Writer, doc *historyDoc) {
 		if e.Created != nil {
 			created = e.Created.Format(time.RFC3339)
 		}
-		instr := e.Instruction
+		instr := st(e.Instruction)
 		if instr == "" {
 			instr = "(no created_by)"
 		}
@@ -423,29 +424,29 @@ func writeHistoryTable(out io.Writer, doc *historyDoc) {
 	if len(doc.BuildArgs) > 0 {
 		fmt.Fprintln(out, "\nBuild args:")
 		for _, a := range doc.BuildArgs {
-			fmt.Fprintf(out, "  history %d: %s=%s\n", a.HistoryIndex, a.Name, a.Value)
+			fmt.Fprintf(out, "  history %d: %s=%s\n", a.HistoryIndex, st(a.Name), st(a.Value))
 		}
 	}
 	for _, w := range doc.Warnings {
-		fmt.Fprintf(out, "warning: %s\n", w)
+		fmt.Fprintf(out, "warning: %s\n", st(w))
 	}
 }
 
 // findingLine describes a finding on one line of the history listing:
 // rule, where, fate, redacted secret and cause.
 func findingLine(f historyFinding) string {
-	where := f.Path
+	where := sanitize.Text(f.Path)
 	switch {
 	case f.Source == "history":
 		where = "in created_by"
 	case f.Source == "config":
-		where = f.Field
+		where = sanitize.Text(f.Field)
 	case f.Line > 0:
-		where = fmt.Sprintf("%s:%d", f.Path, f.Line)
+		where = fmt.Sprintf("%s:%d", sanitize.Text(f.Path), f.Line)
 	}
 	st := f.Status
 	if f.RemovedBy != nil {
 		st = fmt.Sprintf("%s by layer %d", f.Status, *f.RemovedBy)
 	}
-	return fmt.Sprintf("%s %s (%s) %s  cause: %s", f.Rule, where, st, f.Secret, f.Cause)
+	return fmt.Sprintf("%s %s (%s) %s  cause: %s", f.Rule, where, st, sanitize.Text(f.Secret), f.Cause)
 }

@@ -32,6 +32,8 @@ type hostileLayer struct {
 type hostileImage struct {
 	layers  []hostileLayer
 	history []map[string]any // default: one entry per layer
+	refName string           // org.opencontainers.image.ref.name of the index entry
+	env     []string         // config Env
 }
 
 func digestStr(b []byte) string { return fmt.Sprintf("sha256:%x", sha256.Sum256(b)) }
@@ -82,14 +84,17 @@ func (h hostileImage) write(t *testing.T) string {
 			hist = append(hist, map[string]any{"created_by": fmt.Sprintf("/bin/sh -c step-%d", i)})
 		}
 	}
-	cfg, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux",
+	cfg, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux", "config": map[string]any{"Env": h.env},
 		"rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs}, "history": hist})
 	cd := put(cfg)
 	man, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
 		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": len(cfg)}, "layers": descs})
 	md := put(man)
-	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": []any{map[string]any{
-		"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": len(man)}}})
+	entry := map[string]any{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": len(man)}
+	if h.refName != "" {
+		entry["annotations"] = map[string]string{"org.opencontainers.image.ref.name": h.refName}
+	}
+	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": []any{entry}})
 	os.WriteFile(filepath.Join(dir, "index.json"), idx, 0o644)
 	os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
 	return dir

@@ -10,6 +10,7 @@ import (
 
 	"github.com/layerscan/layerscan/pkg/evidence"
 	"github.com/layerscan/layerscan/pkg/history"
+	"github.com/layerscan/layerscan/pkg/sanitize"
 	"github.com/layerscan/layerscan/pkg/walk"
 )
 
@@ -69,7 +70,7 @@ func runLs(cmd *cobra.Command, opts *scanOptions, ref string, layer int, deleted
 			return err
 		}
 	}
-	red, err := historyRedactor(opts, opts.showSecrets)
+	red, err := textRedactor(opts)
 	if err != nil {
 		return err
 	}
@@ -90,7 +91,10 @@ func runLs(cmd *cobra.Command, opts *scanOptions, ref string, layer int, deleted
 	return nil
 }
 
-func writeLs(out io.Writer, list *evidence.Listing, infos []history.LayerInfo, red func(string, []history.Arg) string, only int, deleted, long bool) (incomplete bool) {
+func writeLs(out io.Writer, list *evidence.Listing, infos []history.LayerInfo, red func(string) string, only int, deleted, long bool) (incomplete bool) {
+	// Every name from the image is redacted (a file may be named after a
+	// secret) and sanitised.
+	show := func(s string) string { return sanitize.Text(red(s)) }
 	byLayer := make([][]evidence.Entry, len(list.Layers))
 	for _, e := range list.Entries {
 		if deleted && e.Fate.Status == history.Present {
@@ -112,11 +116,11 @@ func writeLs(out io.Writer, list *evidence.Listing, infos []history.LayerInfo, r
 		first = false
 		instr := history.MissingInstruction
 		if i < len(infos) {
-			instr = red(infos[i].Instruction, infos[i].BuildArgs)
+			instr = infos[i].Instruction
 		}
-		fmt.Fprintf(out, "Layer %d  %s  %s\n", i, forensicShortDigest(li.Digest.String()), printable(instr))
+		fmt.Fprintf(out, "Layer %d  %s  %s\n", i, forensicShortDigest(li.Digest.String()), show(instr))
 		if li.Err != nil {
-			fmt.Fprintf(out, "  ! could not be read to its end: %s\n", oneLine(li.Err.Error()))
+			fmt.Fprintf(out, "  ! could not be read to its end: %s\n", show(oneLine(li.Err.Error())))
 		}
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		for _, e := range byLayer[i] {
@@ -127,15 +131,15 @@ func writeLs(out io.Writer, list *evidence.Listing, infos []history.LayerInfo, r
 			if e.Kind == walk.Whiteout || e.Kind == walk.Opaque {
 				fate = "-"
 			}
-			name := printable(e.Path)
+			name := show(e.Path)
 			switch e.Kind {
 			case walk.Whiteout:
-				name += "  (deletes " + printable(e.Target) + ")"
+				name += "  (deletes " + show(e.Target) + ")"
 			case walk.Opaque:
-				name += "  (empties " + printable(e.Target) + ")"
+				name += "  (empties " + show(e.Target) + ")"
 			case walk.Symlink, walk.Hardlink:
 				if long {
-					name += " -> " + printable(e.Linkname)
+					name += " -> " + show(e.Linkname)
 				}
 			}
 			if long {

@@ -18,7 +18,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/outfile"
 	"github.com/layerscan/layerscan/pkg/report"
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 // formats are the values --format takes.
@@ -32,6 +34,7 @@ type outputOptions struct {
 	failOn   string
 	quiet    bool
 	color    string
+	force    bool
 
 	tmpl *template.Template
 }
@@ -47,6 +50,7 @@ func (o *outputOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.failOn, "fail-on", "low", "lowest severity that makes the exit status non-zero: critical, high, medium, low or info")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bars on stderr")
 	f.StringVar(&o.color, "color", "auto", "colour in the table: auto (only on a terminal, and not with NO_COLOR set), always or never")
+	f.BoolVar(&o.force, "force", false, "replace a symbolic link at an output file's path (-o, --format FORMAT=FILE) instead of refusing it")
 }
 
 // formatValue is --format: repeatable, each FORMAT or FORMAT=FILE. The
@@ -189,13 +193,15 @@ func (o *outputOptions) writeReportTo(w io.Writer, format string, rep *report.Re
 	return bw.Flush()
 }
 
-// writeFile writes rep to path: mode 0600 with --show-secrets, else 0644.
+// writeFile writes rep to path: mode 0600 with --show-secrets (an
+// existing file is chmod-ed), else 0644; a symbolic link at path is
+// refused unless --force (outfile.Create).
 func (o *outputOptions) writeFile(path, format string, rep *report.Report, showSecrets bool) (err error) {
 	mode := os.FileMode(0o644)
 	if showSecrets {
 		mode = 0o600
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	f, err := outfile.Create(path, outfile.Options{Mode: mode, Secret: showSecrets, Overwrite: true, Force: o.force})
 	if err != nil {
 		return err
 	}
@@ -260,7 +266,7 @@ func (pr *progress) image(img *fetch.Image) (done func()) {
 	pr.mu.Lock()
 	pr.files = files
 	pr.mu.Unlock()
-	name := img.Ref
+	name := sanitize.Text(img.Ref)
 	if len(name) > 40 {
 		name = "…" + name[len(name)-39:]
 	}

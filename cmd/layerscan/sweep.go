@@ -35,6 +35,7 @@ type sweepOptions struct {
 	qps       float64
 	timeout   time.Duration
 	pageSize  int
+	maxNames  int
 	shard     string
 	shards    int
 	run       string
@@ -90,6 +91,7 @@ share had errors; layerscan report --db … renders the run once all are done.
 	f.Float64Var(&so.qps, "registry-qps", 0, "at most this many registry requests a second (0: no limit)")
 	f.DurationVar(&so.timeout, "request-timeout", 60*time.Second, "time to wait for a registry's response headers, per request")
 	f.IntVar(&so.pageSize, "page-size", 0, "catalog and tag list page size (0: the registry's default)")
+	f.IntVar(&so.maxNames, "max-names", sweep.DefaultMaxNames, "most repositories of the catalog, and tags of one repository, read from the registry (more is an error)")
 	return cmd
 }
 
@@ -172,7 +174,7 @@ func runSweep(cmd *cobra.Command, o *scanOptions, so *sweepOptions, registry str
 	}
 	opts := sweep.Options{
 		Registry: registry, Repos: repos, Tags: tags, RepoList: repoList, Since: so.since, Platform: o.platform,
-		Jobs: o.jobs, QPS: so.qps, Timeout: so.timeout, PageSize: so.pageSize, Insecure: o.insecure,
+		Jobs: o.jobs, QPS: so.qps, Timeout: so.timeout, PageSize: so.pageSize, MaxNames: so.maxNames, Insecure: o.insecure,
 		UserAgent: "layerscan/" + toolVersion(), Scanner: scan.New(det, sopts), Ruleset: det.RulesetFingerprint(),
 		Progress: cmd.ErrOrStderr(), Logger: logger, Shard: shard, Shards: shards,
 	}

@@ -45,6 +45,8 @@ func (o *walkOptions) register(f *pflag.FlagSet) {
 	f.IntVar(&o.limits.MaxPathDepth, "max-path-depth", walk.DefaultMaxPathDepth, "most directories deep an entry path is kept (deeper ones are recorded cut, with a warning)")
 	f.Int64Var(&o.limits.MaxLayerSize, "max-layer-size", walk.DefaultMaxLayerSize, "most uncompressed bytes read from one layer")
 	f.Int64Var(&o.limits.MaxImageSize, "max-image-size", walk.DefaultMaxImageSize, "most uncompressed bytes read from all the layers of one image")
+	f.Int64Var(&o.limits.MaxPathBytes, "max-path-bytes", walk.DefaultMaxPathBytes, "most bytes of entry paths kept from one layer (a layer of many long names is an error past it)")
+	f.Int64Var(&o.limits.MaxImagePathBytes, "max-image-path-bytes", walk.DefaultMaxImagePathBytes, "most bytes of entry paths kept from all the layers of one image")
 	f.Int64Var(&o.limits.MaxLayerRatio, "max-layer-ratio", walk.DefaultMaxLayerRatio, "largest uncompressed/stored ratio of a layer (and of the image) past its first 64 MiB: stops decompression bombs")
 	f.Int64Var(&o.maxMetadata, "max-metadata-size", fetch.DefaultMaxMetadataSize, "largest manifest, index or image config read, in bytes")
 	f.IntVar(&o.maxLayers, "max-layers", fetch.DefaultMaxLayers, "most layers of one image")
@@ -81,6 +83,7 @@ func (o *walkOptions) apply(so *scan.Options) error {
 		v    int64
 	}{{"--max-entries", int64(o.maxEntries)}, {"--max-path-len", int64(o.limits.MaxPathLen)}, {"--max-path-depth", int64(o.limits.MaxPathDepth)},
 		{"--max-layer-size", o.limits.MaxLayerSize}, {"--max-image-size", o.limits.MaxImageSize}, {"--max-layer-ratio", o.limits.MaxLayerRatio},
+		{"--max-path-bytes", o.limits.MaxPathBytes}, {"--max-image-path-bytes", o.limits.MaxImagePathBytes},
 		{"--max-metadata-size", o.maxMetadata}, {"--max-layers", int64(o.maxLayers)}, {"--max-history", int64(o.maxHistory)},
 		{"--max-image-archive-entries", int64(o.maxImageEntries)}, {"--timeout", int64(o.timeout)}} {
 		if c.v < 1 {

@@ -360,3 +360,42 @@ func decodePercent(s string) string {
 }
 
 var encPool = sync.Pool{New: func() any { return new([]encMatch) }}
+
+// Segment is an encoded run of text and what it decodes to.
+type Segment struct {
+	// Start and End delimit the encoded run in the text.
+	Start, End int
+	// Decoded is its value; Encoding names the encoding (base64, hex,
+	// percent, unicode).
+	Decoded, Encoding string
+}
+
+var encodingNames = [...]string{encBase64: "base64", encHex: "hex", encUnicode: "unicode", encPercent: "percent"}
+
+// EncodedSegments finds the runs of t that gitleaks' decoder would decode
+// (base64 of 16+ characters, hex of 32+, percent and unicode escapes) and
+// decodes them, in order. A run that decodes to nothing printable is left
+// out. The redactor uses them to hide every encoded form of a secret.
+func EncodedSegments(t string) []Segment {
+	all, _ := findEncodings(t, nil)
+	var out []Segment
+	var buf []byte
+	for _, m := range filterPrecedence(all) {
+		enc := t[m.a:m.b]
+		var dec string
+		switch m.prec {
+		case encPercent:
+			dec = decodePercent(enc)
+		case encHex:
+			dec = decodeHex(enc)
+		case encBase64:
+			dec, buf = decodeBase64(enc, buf)
+		case encUnicode:
+			dec = decodeUnicode(enc)
+		}
+		if dec != "" {
+			out = append(out, Segment{Start: m.a, End: m.b, Decoded: dec, Encoding: encodingNames[m.prec]})
+		}
+	}
+	return out
+}

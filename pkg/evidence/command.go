@@ -1,9 +1,12 @@
 package evidence
 
 import (
+	"fmt"
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 // Command is the shell command that extracts the file at path from layer
@@ -34,7 +37,34 @@ func outputName(p string) string {
 	return base
 }
 
-// ShellQuote quotes s for a POSIX shell: 'it'\”s'.
+// ShellQuote quotes s for a POSIX shell: 'it'\”s'. A string holding a
+// character that is not printable (a control character, a line break, a
+// bidirectional override, invalid UTF-8) is written in ANSI-C quoting
+// instead ($'a\x1bb', bash, zsh, ksh and busybox sh): the command stays
+// one line of printable characters, to be pasted as is.
 func ShellQuote(s string) string {
+	if !sanitize.Safe(s) {
+		return ansiCQuote(s)
+	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// ansiCQuote writes s as $'…' with every byte that is not printable ASCII
+// as \xHH (and \\, \' escaped): the exact bytes, inert on a terminal.
+func ansiCQuote(s string) string {
+	var b strings.Builder
+	b.WriteString("$'")
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' || c == '\'':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c >= 0x20 && c < 0x7f:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "\\x%02x", c)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
 }

@@ -35,7 +35,7 @@ const (
 	// DefaultMaxLayers bounds the number of layers of one image.
 	DefaultMaxLayers = 1000
 	// maxIndexDepth bounds nested image indexes.
-	maxIndexDepth = 4
+	maxIndexDepth = MaxIndexDepth
 )
 
 // ErrNotImage says the input was read but is not a container image.
@@ -115,6 +115,9 @@ func (s *Source) Close() error {
 	}
 	return s.closer.Close()
 }
+
+// MaxIndexDepth bounds image indexes nested in image indexes.
+const MaxIndexDepth = 4
 
 // Options configure Open.
 type Options struct {

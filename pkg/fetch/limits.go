@@ -93,6 +93,27 @@ type timeoutTransport struct {
 	d    time.Duration
 }
 
+// Download deadlines: besides any stall (--timeout), a whole response body
+// must arrive at MinDownloadRate on average, after a grace of --timeout:
+// a registry that trickles a byte every half second never stalls, and
+// must not hold a scan for ever. A body of unknown length gets
+// MaxUnknownDownload.
+const (
+	MinDownloadRate    = 16 << 10 // bytes per second
+	MaxUnknownDownload = time.Hour
+)
+
+// ErrTooSlow is wrapped by the error of a download that missed its
+// deadline; it is not retried.
+var ErrTooSlow = errors.New("download too slow")
+
+func downloadDeadline(grace time.Duration, length int64) time.Duration {
+	if length < 0 {
+		return MaxUnknownDownload
+	}
+	return grace + time.Duration(float64(length)/MinDownloadRate*float64(time.Second))
+}
+
 func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(req.Context())
 	timer := time.AfterFunc(t.d, func() {
@@ -108,14 +129,19 @@ func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return nil, err
 	}
 	timer.Reset(t.d)
-	resp.Body = &stallBody{rc: resp.Body, timer: timer, d: t.d, ctx: ctx, cancel: cancel, parent: req.Context()}
+	total := downloadDeadline(t.d, resp.ContentLength)
+	deadline := time.AfterFunc(total, func() {
+		cancel(fmt.Errorf("%w: the answer took longer than %s, less than %d KiB/s on average (--timeout)", ErrTooSlow, total.Round(time.Second), MinDownloadRate>>10))
+	})
+	resp.Body = &stallBody{rc: resp.Body, timer: timer, deadline: deadline, d: t.d, ctx: ctx, cancel: cancel, parent: req.Context()}
 	return resp, nil
 }
 
 // stallBody restarts the stall timer on every read.
 type stallBody struct {
-	rc     io.ReadCloser
-	timer  *time.Timer
+	rc       io.ReadCloser
+	timer    *time.Timer
+	deadline *time.Timer
 	d      time.Duration
 	ctx    context.Context
 	parent context.Context
@@ -131,6 +157,9 @@ func (b *stallBody) Read(p []byte) (int, error) {
 	if err != nil && err != io.EOF {
 		if cause := context.Cause(b.ctx); cause != nil && b.parent.Err() == nil && !errors.Is(cause, context.Canceled) {
 			err = fmt.Errorf("%w: the download stalled for %s (--timeout)", ErrUnreachable, b.d)
+			if errors.Is(cause, ErrTooSlow) {
+				err = cause
+			}
 		}
 	}
 	return n, err
@@ -139,6 +168,7 @@ func (b *stallBody) Read(p []byte) (int, error) {
 func (b *stallBody) Close() error {
 	b.once.Do(func() {
 		b.timer.Stop()
+		b.deadline.Stop()
 		b.cancel(nil)
 	})
 	return b.rc.Close()
@@ -229,7 +259,8 @@ func (b *resumingBlob) Read(p []byte) (int, error) {
 			}
 			return n, err
 		}
-		if b.ctx.Err() != nil {
+		if b.ctx.Err() != nil || errors.Is(err, ErrTooSlow) {
+			// A registry that trickles gets no second deadline.
 			return 0, err
 		}
 		b.rc.Close()

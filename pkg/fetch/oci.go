@@ -2,12 +2,17 @@ package fetch
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -26,25 +31,48 @@ func (d dirStore) openBlob(h v1.Hash) (io.ReadCloser, int64, error) {
 	if strings.ContainsAny(h.Algorithm+h.Hex, "/\\.") {
 		return nil, 0, fmt.Errorf("bad digest %s", h)
 	}
-	f, err := os.Open(filepath.Join(d.dir, "blobs", h.Algorithm, h.Hex))
+	f, size, err := openRegular(filepath.Join(d.dir, "blobs", h.Algorithm, h.Hex))
 	if err != nil {
 		return nil, 0, fmt.Errorf("blob %s: %w", h, err)
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, fmt.Errorf("blob %s: %w", h, err)
-	}
-	return f, st.Size(), nil
+	return f, size, nil
 }
 
 func (d dirStore) readFile(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(filepath.Join(d.dir, name))
+	f, _, err := openRegular(filepath.Join(d.dir, name))
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	return readLimited(f, limit, name)
+}
+
+// ErrNotRegular is wrapped by the error for a file of an OCI layout that
+// is not a regular file.
+var ErrNotRegular = errors.New("not a regular file")
+
+// openRegular opens a file of an image layout only if it is a regular
+// file: a symbolic link (to /dev/zero, or out of the layout), a FIFO (whose
+// open and reads would block) or a device is refused. O_NONBLOCK keeps
+// the open of a FIFO from blocking; on a regular file it has no effect.
+func openRegular(p string) (*os.File, int64, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, 0, fmt.Errorf("%w: a symbolic link", ErrNotRegular)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, fmt.Errorf("%w: %s", ErrNotRegular, st.Mode().Type())
+	}
+	return f, st.Size(), nil
 }
 
 func (d dirStore) Close() error { return nil }
@@ -87,10 +115,31 @@ func readBlob(s blobStore, h v1.Hash, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if got, _, err := v1.SHA256(bytes.NewReader(b)); err == nil && h.Algorithm == "sha256" && got != h {
-		return nil, fmt.Errorf("blob %s: content digest is %s", h, got)
+	if err := verifyDigest(h, b); err != nil {
+		return nil, err
 	}
 	return b, nil
+}
+
+// verifyDigest checks b against h, in any algorithm the OCI image spec
+// registers (sha256, sha512); another algorithm cannot be verified and is
+// an error, not a pass.
+func verifyDigest(h v1.Hash, b []byte) error {
+	var got string
+	switch h.Algorithm {
+	case "sha256":
+		sum := sha256.Sum256(b)
+		got = hex.EncodeToString(sum[:])
+	case "sha512":
+		sum := sha512.Sum512(b)
+		got = hex.EncodeToString(sum[:])
+	default:
+		return fmt.Errorf("blob %s: digest algorithm %q is not supported (sha256 and sha512 are)", h, h.Algorithm)
+	}
+	if got != h.Hex {
+		return fmt.Errorf("blob %s: content digest is %s:%s", h, h.Algorithm, got)
+	}
+	return nil
 }
 
 func openOCILayout(target string, o Options) (*Source, error) {
@@ -245,8 +294,16 @@ func ociImage(s blobStore, d v1.Descriptor, o Options) (*Image, error) {
 	return img, nil
 }
 
-// selectPlatforms picks the index children for the wanted platform ("all"
-// keeps every image that names a real platform).
+// SelectPlatforms picks the children of an image index for the wanted
+// platform: os/arch[/variant] keeps the first that satisfies it (an error
+// naming the platforms there are when none does), "all" keeps every child
+// that names a real platform (BuildKit's attestation manifests, platform
+// unknown/unknown, are not images of the index). Nested indexes are
+// children like images: the caller descends into them.
+func SelectPlatforms(ds []v1.Descriptor, want string) ([]v1.Descriptor, error) {
+	return selectPlatforms(ds, want)
+}
+
 func selectPlatforms(ds []v1.Descriptor, want string) ([]v1.Descriptor, error) {
 	var out []v1.Descriptor
 	var seen []string

@@ -43,6 +43,7 @@ func remoteOptions(ctx context.Context, o Options) []remote.Option {
 	if o.Timeout > 0 {
 		tr = &timeoutTransport{base: tr, d: o.Timeout}
 	}
+	tr = &metadataLimit{base: tr, limit: o.MaxMetadataSize}
 	tr = retryAfterTransport{base: tr}
 	ropts := []remote.Option{
 		remote.WithContext(ctx),
@@ -91,33 +92,8 @@ func openRemote(ctx context.Context, target string, o Options) (*Source, error) 
 		if err != nil {
 			return nil, fmt.Errorf("reading index %s: %w", ref, classifyRemote(err))
 		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			return nil, fmt.Errorf("reading index %s: %w", ref, classifyRemote(err))
-		}
-		children, err := selectPlatforms(im.Manifests, o.Platform)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ref, err)
-		}
-		for _, c := range children {
-			if !c.MediaType.IsImage() {
-				continue
-			}
-			fresh := func() (img v1.Image, err error) {
-				err = retry(ctx, o.BlobAttempts, transient, func() (err error) {
-					img, err = idx.Image(c.Digest)
-					if err == nil {
-						_, err = img.Manifest()
-					}
-					return err
-				})
-				return img, err
-			}
-			fi, err := remoteImage(ctx, ref.String(), c.Digest, fresh, o)
-			if err != nil {
-				return nil, fmt.Errorf("reading %s@%s: %w", ref, c.Digest, err)
-			}
-			src.Images = append(src.Images, fi)
+		if src.Images, err = remoteIndex(ctx, ref, idx, o, 0); err != nil {
+			return nil, err
 		}
 	case desc.MediaType.IsImage() || desc.MediaType == "":
 		fi, err := remoteImage(ctx, ref.String(), desc.Digest, desc.Image, o)
@@ -239,6 +215,11 @@ func classifyRemote(err error) error {
 		}
 		return errors.New(redactText(te.Error()))
 	}
+	for _, bound := range []error{ErrTooLarge, ErrTooSlow} {
+		if errors.Is(err, bound) {
+			return fmt.Errorf("%w: %s", bound, strings.TrimPrefix(redactText(err.Error()), bound.Error()+": "))
+		}
+	}
 	var ne net.Error
 	var ue *url.Error
 	if errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -270,5 +251,106 @@ func transient(err error) bool {
 	var ce *tls.CertificateVerificationError
 	var ua *x509.UnknownAuthorityError
 	return !errors.As(err, &te) && !errors.As(err, &ce) && !errors.As(err, &ua) &&
-		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) &&
+		!errors.Is(err, ErrTooSlow) && !errors.Is(err, ErrTooLarge)
 }
+
+// remoteIndex reads the images an index holds for the wanted platform,
+// descending into nested indexes (up to MaxIndexDepth).
+func remoteIndex(ctx context.Context, ref name.Reference, idx v1.ImageIndex, o Options, depth int) ([]*Image, error) {
+	if depth >= maxIndexDepth {
+		return nil, fmt.Errorf("%s: image indexes nested more than %d deep", ref, maxIndexDepth)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading index %s: %w", ref, classifyRemote(err))
+	}
+	children, err := selectPlatforms(im.Manifests, o.Platform)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	var out []*Image
+	for _, c := range children {
+		switch {
+		case c.MediaType.IsIndex():
+			child, err := idx.ImageIndex(c.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("reading index %s@%s: %w", ref, c.Digest, classifyRemote(err))
+			}
+			imgs, err := remoteIndex(ctx, ref, child, o, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, imgs...)
+		case c.MediaType.IsImage():
+			fresh := func() (img v1.Image, err error) {
+				err = retry(ctx, o.BlobAttempts, transient, func() (err error) {
+					img, err = idx.Image(c.Digest)
+					if err == nil {
+						_, err = img.Manifest()
+					}
+					return err
+				})
+				return img, err
+			}
+			fi, err := remoteImage(ctx, ref.String(), c.Digest, fresh, o)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s@%s: %w", ref, c.Digest, err)
+			}
+			out = append(out, fi)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: %w: the index holds no image for platform %s", ref, ErrNoPlatform, o.Platform)
+	}
+	return out, nil
+}
+
+// ErrTooLarge is wrapped by the error of a manifest or index larger than
+// --max-metadata-size; it is not retried.
+var ErrTooLarge = errors.New("larger than allowed")
+
+// metadataLimit bounds the manifests and indexes read from a registry
+// before they are parsed: an answer whose Content-Length is over the
+// limit is refused at once, and a body that runs past it is cut with an
+// error (go-containerregistry would read up to 100 MiB, on every retry).
+type metadataLimit struct {
+	base  http.RoundTripper
+	limit int64
+}
+
+func (m *metadataLimit) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := m.base.RoundTrip(req)
+	if err != nil || m.limit <= 0 || !strings.Contains(req.URL.Path, "/manifests/") || req.Method != http.MethodGet {
+		return resp, err
+	}
+	if resp.ContentLength > m.limit {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%w: %s is %d bytes, more than --max-metadata-size %d", ErrTooLarge, req.URL.Path, resp.ContentLength, m.limit)
+	}
+	resp.Body = &limitedBody{rc: resp.Body, left: m.limit, what: req.URL.Path}
+	return resp, nil
+}
+
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+	what string
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, fmt.Errorf("%w: %s is more than --max-metadata-size", ErrTooLarge, b.what)
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n, fmt.Errorf("%w: %s is more than --max-metadata-size", ErrTooLarge, b.what)
+	}
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }

@@ -3,6 +3,7 @@ package fetch_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -205,5 +206,85 @@ func TestBadReference(t *testing.T) {
 	_, err := fetch.Open(context.Background(), "Not A Reference::x", anonymous)
 	if !errors.Is(err, fetch.ErrBadReference) {
 		t.Fatalf("%v, want ErrBadReference", err)
+	}
+}
+
+// TestHostileRegistryBounds: a manifest larger than --max-metadata-size is
+// refused from its Content-Length, and one that runs past it is cut, each
+// after one request; a blob that trickles (never stalling) misses its
+// download deadline (issue 15, item 8).
+func TestHostileRegistryBounds(t *testing.T) {
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	up := httptest.NewServer(reg)
+	defer up.Close()
+	img, err := testimage.FixtureByName("lifecycle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(strings.TrimPrefix(up.URL, "http://")+"/app:v1", name.Insecure)
+	if err := remote.Write(ref, img.Image); err != nil {
+		t.Fatal(err)
+	}
+	cfgName, _ := img.Image.ConfigName()
+	var manifests, blobs int
+	mode := ""
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodGet && mode == "huge":
+			manifests++
+			w.Header().Set("Content-Length", "209715200")
+			w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+			w.Write([]byte(`{"schemaVersion":2`))
+			return
+		case strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodGet && mode == "long":
+			manifests++
+			w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+			w.(http.Flusher).Flush() // chunked: no Content-Length
+			w.Write([]byte(`{"schemaVersion":2,"x":"` + strings.Repeat("a", 3000) + `"}`))
+			return
+		case strings.Contains(r.URL.Path, "/blobs/") && mode == "trickle" && r.Method == http.MethodGet:
+			blobs++
+			rec := httptest.NewRecorder()
+			reg.ServeHTTP(rec, r)
+			body := rec.Body.Bytes()
+			if strings.HasSuffix(r.URL.Path, cfgName.String()) { // the config: at once
+				w.Write(body)
+				return
+			}
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			for _, b := range body {
+				if _, err := w.Write([]byte{b}); err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+				time.Sleep(50 * time.Millisecond)
+			}
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	target := strings.TrimPrefix(srv.URL, "http://") + "/app:v1"
+	for _, m := range []string{"huge", "long"} {
+		mode, manifests = m, 0
+		_, err := fetch.Open(context.Background(), target, anonymous, fetch.WithInsecure(true), fetch.WithMaxMetadataSize(1024))
+		if !errors.Is(err, fetch.ErrTooLarge) || manifests != 1 {
+			t.Errorf("%s manifest: %v after %d requests, want ErrTooLarge after 1", m, err, manifests)
+		}
+	}
+	mode = "trickle"
+	src, err := fetch.Open(context.Background(), target, anonymous, fetch.WithInsecure(true), fetch.WithTimeout(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	start := time.Now()
+	rc, err := src.Images[0].Layers[0].Open()
+	if err == nil {
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+	}
+	if !errors.Is(err, fetch.ErrTooSlow) || time.Since(start) > 5*time.Second {
+		t.Errorf("trickled blob: %v after %s, want ErrTooSlow soon", err, time.Since(start))
 	}
 }

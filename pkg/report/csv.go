@@ -22,6 +22,7 @@ var CSVHeader = []string{
 // that a spreadsheet would take for a formula (starting with = + - @, tab
 // or carriage return) is prefixed with a single quote.
 func WriteCSV(w io.Writer, r *Report) error {
+	r = Sanitized(r)
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return err

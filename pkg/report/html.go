@@ -10,6 +10,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 // The HTML report's page, style sheet and script, inlined into every
@@ -152,6 +154,9 @@ type htmlShared struct {
 // so that thousands of images stay fast. Everything from the image is
 // escaped, and a Content-Security-Policy runs only the page's own script.
 func WriteHTML(w io.Writer, r *Report) error {
+	if r != nil {
+		r = Sanitized(r)
+	}
 	v, err := htmlViewOf(r)
 	if err != nil {
 		return err
@@ -169,7 +174,7 @@ func jsonForScript(v any) (template.JS, error) {
 	if err := enc.Encode(v); err != nil {
 		return "", err
 	}
-	return template.JS(bytes.TrimRight(b.Bytes(), "\n")), nil
+	return template.JS(bytes.TrimRight(sanitize.JSON(b.Bytes()), "\n")), nil
 }
 
 func htmlViewOf(r *Report) (*htmlView, error) {

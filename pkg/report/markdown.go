@@ -10,6 +10,7 @@ import (
 // tickets and pull-request comments: per image a heading, a summary, one
 // table of findings (by layer) and the commands that extract deleted files.
 func WriteMarkdown(w io.Writer, r *Report) error {
+	r = Sanitized(r)
 	ew := &errWriter{w: w}
 	ew.printf("# layerscan report\n")
 	for _, im := range r.Images {
@@ -40,7 +41,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			var extra []string
 			seen := map[string]bool{}
 			for _, fx := range remediations(im.Findings) {
-				extra = append(extra, fmt.Sprintf("- Fix `%s`: %s", mdCode(strings.Join(fx.rules, "`, `")), mdText(fx.text)))
+				codes := make([]string, len(fx.rules))
+				for i, rule := range fx.rules {
+					codes[i] = "`" + mdCode(rule) + "`"
+				}
+				extra = append(extra, fmt.Sprintf("- Fix %s: %s", strings.Join(codes, ", "), mdText(fx.text)))
 			}
 			for _, f := range im.Findings {
 				if f.Evidence != "" && f.Status != "present" && !seen["e"+f.Evidence] {

@@ -1,11 +1,13 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"sort"
 
 	"github.com/layerscan/layerscan/pkg/provenance"
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 // Schema is the version tag of the JSON report.
@@ -217,8 +219,21 @@ func SortFindings(fs []Finding) {
 
 // WriteJSON writes the report as indented layerscan/v1 JSON.
 func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
+	return writeJSON(w, r)
+}
+
+// writeJSON encodes v indented, with the characters JSON leaves raw that
+// are not printable (C1 controls, bidirectional and other format
+// characters) escaped too (sanitize.JSON): the data stays exact, the
+// bytes inert.
+func writeJSON(w io.Writer, v any) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(r)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(sanitize.JSON(b.Bytes()))
+	return err
 }

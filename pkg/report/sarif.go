@@ -1,13 +1,14 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 // SARIF 2.1.0 (OASIS): one run for the whole report, the rules that fired
@@ -242,10 +243,7 @@ func WriteSARIF(w io.Writer, r *Report) error {
 		run.Properties["ruleset"] = r.Tool.Ruleset
 	}
 	log := sarifLog{Schema: SARIFSchemaURI, Version: "2.1.0", Runs: []sarifRun{run}}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(log)
+	return writeJSON(w, log)
 }
 
 func sarifResultOf(im *Image, f Finding, ruleIndex int) sarifResult {
@@ -322,16 +320,18 @@ func sarifResultOf(im *Image, f Finding, ruleIndex int) sarifResult {
 	}
 
 	var msg strings.Builder
-	fmt.Fprintf(&msg, "Secret (%s) in %s", f.Rule, Location(f))
+	// Message text is for people: the image's strings in it are
+	// sanitised (the properties and locations keep the data).
+	fmt.Fprintf(&msg, "Secret (%s) in %s", f.Rule, sanitize.Text(Location(f)))
 	if f.Layer.Index >= 0 {
 		fmt.Fprintf(&msg, ", layer %d", f.Layer.Index)
 		if f.Layer.Instruction != "" {
-			fmt.Fprintf(&msg, " (%s)", cut(f.Layer.Instruction, 120))
+			fmt.Fprintf(&msg, " (%s)", cut(sanitize.Text(f.Layer.Instruction), 120))
 		}
 	} else {
 		msg.WriteString(", image config")
 	}
-	msg.WriteString(": " + status(f))
+	msg.WriteString(": " + sanitize.Text(status(f)))
 	if f.Cause != "" {
 		msg.WriteString("; cause: " + f.Cause)
 	}

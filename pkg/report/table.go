@@ -32,6 +32,7 @@ func WriteTable(w io.Writer, r *Report) error {
 // grouped by the layer (and instruction) that added them, then a summary
 // line.
 func WriteTableOptions(w io.Writer, r *Report, opts TableOptions) error {
+	r = Sanitized(r)
 	ew := &errWriter{w: w}
 	t := &tableWriter{ew: ew, opts: opts}
 	for i, im := range r.Images {

@@ -42,6 +42,7 @@ func ParseTemplateFile(path string) (*template.Template, error) {
 }
 
 // WriteTemplate executes t over the report.
+// Strings from the image are sanitised first (sanitize.Text).
 func WriteTemplate(w io.Writer, r *Report, t *template.Template) error {
-	return t.Execute(w, r)
+	return t.Execute(w, Sanitized(r))
 }

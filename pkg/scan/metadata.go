@@ -17,13 +17,16 @@ const maxMetadataText = 1 << 20
 // Env, Labels, Cmd, Entrypoint and User of the config, and every history
 // entry's created_by (where ENV, ARG values given to RUN as |N NAME=value,
 // and credentials typed into RUN lines end up, whatever the layers hold).
-func (s *Scanner) metadataFindings(img *fetch.Image, steps []history.Step, layers []report.Layer, red func(string) string) []report.Finding {
+//
+// It returns the plaintext of the secrets too, for the redactor.
+func (s *Scanner) metadataFindings(img *fetch.Image, steps []history.Step, layers []report.Layer) ([]report.Finding, []string) {
 	var out []report.Finding
+	var secrets []string
 	if img.Config != nil {
 		c := img.Config.Config
 		for _, kv := range c.Env {
 			name, _, _ := strings.Cut(kv, "=")
-			out = append(out, s.configFindings("Env "+name, kv)...)
+			out, secrets = s.configFindings(out, secrets, "Env "+name, kv)
 		}
 		keys := make([]string, 0, len(c.Labels))
 		for k := range c.Labels {
@@ -31,16 +34,16 @@ func (s *Scanner) metadataFindings(img *fetch.Image, steps []history.Step, layer
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			out = append(out, s.configFindings("Labels "+k, k+"="+c.Labels[k])...)
+			out, secrets = s.configFindings(out, secrets, "Labels "+k, k+"="+c.Labels[k])
 		}
 		if len(c.Cmd) > 0 {
-			out = append(out, s.configFindings("Cmd", strings.Join(c.Cmd, " "))...)
+			out, secrets = s.configFindings(out, secrets, "Cmd", strings.Join(c.Cmd, " "))
 		}
 		if len(c.Entrypoint) > 0 {
-			out = append(out, s.configFindings("Entrypoint", strings.Join(c.Entrypoint, " "))...)
+			out, secrets = s.configFindings(out, secrets, "Entrypoint", strings.Join(c.Entrypoint, " "))
 		}
 		if c.User != "" {
-			out = append(out, s.configFindings("User", "USER="+c.User)...)
+			out, secrets = s.configFindings(out, secrets, "User", "USER="+c.User)
 		}
 	}
 	for _, st := range steps {
@@ -50,7 +53,8 @@ func (s *Scanner) metadataFindings(img *fetch.Image, steps []history.Step, layer
 		}
 		for _, f := range s.det.Scan("", []byte(text), 1) {
 			idx := st.Index
-			ref := report.LayerRef{Index: -1, CreatedBy: red(st.CreatedBy), Instruction: red(st.Instruction)}
+			secrets = append(secrets, f.Secret)
+			ref := report.LayerRef{Index: -1, CreatedBy: st.CreatedBy, Instruction: st.Instruction}
 			if st.Layer >= 0 && st.Layer < len(layers) {
 				l := layers[st.Layer]
 				ref = report.LayerRef{Index: l.Index, Digest: l.Digest, CreatedBy: l.CreatedBy, Instruction: l.Instruction}
@@ -62,20 +66,20 @@ func (s *Scanner) metadataFindings(img *fetch.Image, steps []history.Step, layer
 			})
 		}
 	}
-	return out
+	return out, secrets
 }
 
-func (s *Scanner) configFindings(field, text string) []report.Finding {
+func (s *Scanner) configFindings(out []report.Finding, secrets []string, field, text string) ([]report.Finding, []string) {
 	if len(text) > maxMetadataText {
 		text = text[:maxMetadataText]
 	}
-	var out []report.Finding
 	for _, f := range s.det.Scan("", []byte(text), 1) {
+		secrets = append(secrets, f.Secret)
 		out = append(out, report.Finding{
 			Rule: f.RuleID, Description: f.Description, Severity: f.Severity, Encoding: f.Encoding, Note: f.Note, Source: "config", Field: field,
 			Layer: report.LayerRef{Index: -1}, Status: string(history.Present),
 			Secret: s.secret(f.Secret), Fingerprint: detect.Fingerprint(f.RuleID, "config:"+field, f.Secret),
 		})
 	}
-	return out
+	return out, secrets
 }

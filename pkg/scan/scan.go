@@ -3,7 +3,6 @@ package scan
 import (
 	"context"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/history"
 	"github.com/layerscan/layerscan/pkg/provenance"
+	"github.com/layerscan/layerscan/pkg/redact"
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/walk"
 )
@@ -102,14 +102,40 @@ func (c *collector) add(layer, entry int, path string, fs []detect.Finding) {
 // Image scans every layer of img and returns its report. Problems with a
 // layer are recorded in the report; the error is for a cancelled run.
 func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, error) {
+	a, err := s.Analyze(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	return a.Report, nil
+}
+
+// Analysis is what one read of an image gives: its report, the layers'
+// results (tar entries, package databases), every entry's fate, and the
+// redactor the report went through, for the other text a command prints
+// about the image (history comments, build arguments).
+type Analysis struct {
+	Image   *fetch.Image
+	Report  *report.Image
+	Results []*LayerResult
+	// Lifecycle knows the fate of every entry of Results.
+	Lifecycle *history.Lifecycle
+	// Redact hides in any text from the image the secrets the scan found
+	// and their encoded forms (the identity with ShowSecrets).
+	Redact func(string) string
+}
+
+// Analyze reads every layer of img once and assembles its Analysis.
+// Problems with a layer are recorded in the report; the error is for a
+// cancelled run.
+func (s *Scanner) Analyze(ctx context.Context, img *fetch.Image) (*Analysis, error) {
 	start := time.Now()
 	results, err := s.ScanLayers(ctx, img.Layers)
 	if err != nil {
 		return nil, err
 	}
-	out := s.Assemble(img, results)
-	out.Stats.DurationMS = time.Since(start).Milliseconds()
-	return out, nil
+	a := s.assemble(img, results, nil)
+	a.Report.Stats.DurationMS = time.Since(start).Milliseconds()
+	return a, nil
 }
 
 // Assemble builds the report of img from the results of its layers (one
@@ -119,6 +145,17 @@ func (s *Scanner) Image(ctx context.Context, img *fetch.Image) (*report.Image, e
 // A nil result is a layer that was not scanned. Stats.DurationMS is left
 // to the caller.
 func (s *Scanner) Assemble(img *fetch.Image, results []*LayerResult) *report.Image {
+	return s.assemble(img, results, nil).Report
+}
+
+// AssembleStored is Assemble for an image whose config a store kept as
+// StoreConfig made it: img.Config is that redacted config, and the config
+// and history findings are the ones found before redaction.
+func (s *Scanner) AssembleStored(img *fetch.Image, results []*LayerResult, sc *StoredConfig) *report.Image {
+	return s.assemble(img, results, sc).Report
+}
+
+func (s *Scanner) assemble(img *fetch.Image, results []*LayerResult, stored *StoredConfig) *Analysis {
 	steps, infos, histWarnings := history.Map(img.Config, len(img.Layers))
 	histWarnings = append(img.Warnings, histWarnings...) // fetch's bounds crossed (--max-history)
 	results = append([]*LayerResult(nil), results...)
@@ -146,7 +183,6 @@ func (s *Scanner) Assemble(img *fetch.Image, results []*LayerResult) *report.Ima
 	if out.Digest == "" {
 		out.Digest = out.ConfigDigest
 	}
-	red := s.redactor(results)
 	for i, l := range img.Layers {
 		r := results[i]
 		digest := l.Digest.String()
@@ -164,7 +200,7 @@ func (s *Scanner) Assemble(img *fetch.Image, results []*LayerResult) *report.Ima
 		info := infos[i]
 		out.Layers = append(out.Layers, report.Layer{
 			Index: i, Digest: digest, DiffID: diffID, Size: size, HistoryIndex: info.Step,
-			CreatedBy: red(info.CreatedBy), Instruction: red(info.Instruction),
+			CreatedBy: info.CreatedBy, Instruction: info.Instruction,
 		})
 		idx := i
 		if r.Err != "" {
@@ -199,12 +235,24 @@ func (s *Scanner) Assemble(img *fetch.Image, results []*LayerResult) *report.Ima
 			f.Evidence += " --platform " + img.Platform
 		}
 	}
-	out.Findings = append(out.Findings, s.metadataFindings(img, steps, out.Layers, red)...)
+	var meta []report.Finding
+	var metaSecrets []string
+	if stored != nil {
+		meta = stored.findings(out.Layers)
+	} else {
+		meta, metaSecrets = s.metadataFindings(img, steps, out.Layers)
+	}
+	out.Findings = append(out.Findings, meta...)
 	s.Causes(img, out, nil)
+	if stored != nil {
+		stored.keepCauses(out)
+	}
 	s.applySuppressions(out)
 	s.applyVendor(out)
 	report.SortFindings(out.Findings)
-	return out
+	red := s.redactor(results, metaSecrets)
+	out.MapStrings(red)
+	return &Analysis{Image: img, Report: out, Results: results, Lifecycle: lc, Redact: red}
 }
 
 // packageIndex joins the package databases of an image's layers.
@@ -285,46 +333,27 @@ func (s *Scanner) secret(v string) string {
 	return detect.Redact(v)
 }
 
-// redactor returns a function that hides, in history text, the secrets the
-// scan found and every build-argument value (history records them in the
-// clear), unless secrets are to be shown.
+// redactor returns what hides, in every string of the report an image
+// supplied (report.Image.MapStrings: paths, created_by, instructions,
+// config fields, warnings), the secrets the scan found and all their
+// encoded forms, what the detector finds there, and every build-argument
+// value in history text (history records them in the clear) — unless
+// secrets are to be shown (redact package).
 //
 // Results read from a cache carry no plaintext: their secrets are hidden
-// from history text only where the detector finds them there.
-func (s *Scanner) redactor(results []*LayerResult) func(string) string {
+// only where the detector finds them in the text or in its encoded runs.
+func (s *Scanner) redactor(results []*LayerResult, metadata []string) func(string) string {
 	if s.opts.ShowSecrets {
 		return func(t string) string { return t }
 	}
-	secrets := map[string]bool{}
+	red := redact.New(s.det)
 	for _, r := range results {
 		for _, f := range r.Findings {
-			if len(f.secret) >= 6 {
-				secrets[f.secret] = true
-			}
+			red.Add(f.secret)
 		}
 	}
-	list := make([]string, 0, len(secrets))
-	for k := range secrets {
-		list = append(list, k)
-	}
-	sort.Slice(list, func(i, j int) bool { return len(list[i]) > len(list[j]) })
-	return func(t string) string {
-		for _, f := range s.det.Scan("", []byte(t), 1) {
-			if len(f.Secret) >= 4 {
-				t = strings.ReplaceAll(t, f.Secret, detect.Redact(f.Secret))
-			}
-		}
-		for _, sec := range list {
-			t = strings.ReplaceAll(t, sec, detect.Redact(sec))
-		}
-		_, args := history.Normalize(t)
-		for _, a := range args {
-			if a.Value != "" {
-				t = strings.Replace(t, a.Name+"="+a.Value, a.Name+"="+detect.Redact(a.Value), 1)
-			}
-		}
-		return t
-	}
+	red.Add(metadata...)
+	return red.Text
 }
 
 func hashString(s string) string {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -291,4 +292,30 @@ func TestStoreMigrationsBothDialects(t *testing.T) {
 			t.Errorf("newer database: %v, want ErrNewerSchema", err)
 		}
 	})
+}
+
+// TestSQLiteFileIsPrivate: the database and its WAL files are 0600, also
+// when the file existed with a wider mode (issue 15: findings stay the
+// user's).
+func TestSQLiteFileIsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	fresh := filepath.Join(dir, "fresh.db")
+	old := filepath.Join(dir, "old.db")
+	os.WriteFile(old, nil, 0o644)
+	os.Chmod(old, 0o666)
+	for _, p := range []string{fresh, old} {
+		s, err := sqlite.Open(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutLayer(context.Background(), "sha256:00", "r", []byte("{}"), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{p, p + "-wal"} {
+			if st, err := os.Stat(f); err == nil && st.Mode().Perm() != 0o600 {
+				t.Errorf("%s is %v, want 0600", filepath.Base(f), st.Mode().Perm())
+			}
+		}
+		s.Close()
+	}
 }

@@ -21,6 +21,10 @@ import (
 // maxPages bounds the pages of one catalog or tag list.
 const maxPages = 100000
 
+// DefaultMaxNames bounds the repositories of a catalog, and the tags of
+// one repository, a sweep reads (Options.MaxNames).
+const DefaultMaxNames = 1_000_000
+
 // The catalog and tag lists are read here rather than with remote.Catalog
 // and remote.List: those refuse a Link to https when they believe a
 // loopback registry speaks http, and the next-page URL is taken here
@@ -36,6 +40,9 @@ func (s *sweeper) catalog(ctx context.Context) ([]string, error) {
 		page.Repositories = nil
 		if err := json.NewDecoder(io.LimitReader(r, 64<<20)).Decode(&page); err != nil {
 			return err
+		}
+		if len(out)+len(page.Repositories) > s.maxNames() {
+			return fmt.Errorf("the catalog lists more than %d repositories (--max-names)", s.maxNames())
 		}
 		out = append(out, page.Repositories...)
 		return nil
@@ -54,10 +61,20 @@ func (s *sweeper) tags(ctx context.Context, repo name.Repository) ([]string, err
 		if err := json.NewDecoder(io.LimitReader(r, 64<<20)).Decode(&page); err != nil {
 			return err
 		}
+		if len(out)+len(page.Tags) > s.maxNames() {
+			return fmt.Errorf("%s lists more than %d tags (--max-names)", repo.RepositoryStr(), s.maxNames())
+		}
 		out = append(out, page.Tags...)
 		return nil
 	})
 	return out, err
+}
+
+func (s *sweeper) maxNames() int {
+	if s.o.MaxNames > 0 {
+		return s.o.MaxNames
+	}
+	return DefaultMaxNames
 }
 
 func (s *sweeper) authenticator() (authn.Authenticator, error) {
@@ -85,12 +102,28 @@ func (s *sweeper) pages(ctx context.Context, scopes []string, path string, decod
 	if err != nil {
 		return err
 	}
-	client := &http.Client{Transport: tr}
+	// A redirect to another host would hand that host the listing's
+	// answer: the registry's repositories, trusted as such. Refused, as a
+	// Link to another host is.
+	client := &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 && req.URL.Host != via[0].URL.Host {
+			return fmt.Errorf("%s redirects to another host (%s): refused", path, req.URL.Host)
+		}
+		if len(via) >= 10 {
+			return fmt.Errorf("%s: more than 10 redirects", path)
+		}
+		return nil
+	}}
 	next := &url.URL{Scheme: s.reg.Scheme(), Host: s.reg.RegistryStr(), Path: path}
 	if s.o.PageSize > 0 {
 		next.RawQuery = "n=" + strconv.Itoa(s.o.PageSize)
 	}
+	seen := map[string]bool{}
 	for range maxPages {
+		if seen[next.String()] {
+			return fmt.Errorf("%s: the Link header leads back to a page already read (%s): a loop", path, next)
+		}
+		seen[next.String()] = true
 		// One page: the request and the whole body, again when the body
 		// broke off (a reset or truncated answer is no HTTP status, so the
 		// transport's own retry does not see it).

@@ -62,16 +62,19 @@ func (s *sweeper) ownsTarget(t *target) bool {
 // imageMeta is what assembling an image's report needs besides its layer
 // results: stored with an image whose layers other shards scan, so that
 // `layerscan report` can assemble it once they are done.
+//
+// The config is kept redacted (scan.StoredConfig: its Env, Labels and
+// history hold secrets in the clear), with the findings it held.
 type imageMeta struct {
-	Ref          string            `json:"ref"`
-	Source       string            `json:"source"`
-	Digest       string            `json:"digest"`
-	ConfigDigest string            `json:"config_digest"`
-	Platform     string            `json:"platform"`
-	RawConfig    []byte            `json:"raw_config"`
-	Annotations  map[string]string `json:"annotations,omitempty"`
-	Warnings     []string          `json:"warnings,omitempty"`
-	Layers       []layerMeta       `json:"layers"`
+	Ref          string             `json:"ref"`
+	Source       string             `json:"source"`
+	Digest       string             `json:"digest"`
+	ConfigDigest string             `json:"config_digest"`
+	Platform     string             `json:"platform"`
+	Config       *scan.StoredConfig `json:"stored_config"`
+	Annotations  map[string]string  `json:"annotations,omitempty"`
+	Warnings     []string           `json:"warnings,omitempty"`
+	Layers       []layerMeta        `json:"layers"`
 }
 
 type layerMeta struct {
@@ -81,9 +84,13 @@ type layerMeta struct {
 	MediaType string `json:"media_type"`
 }
 
-func encodeMeta(img *fetch.Image) ([]byte, error) {
+func encodeMeta(scanner *scan.Scanner, img *fetch.Image) ([]byte, error) {
+	sc, err := scanner.StoreConfig(img)
+	if err != nil {
+		return nil, err
+	}
 	m := imageMeta{Ref: img.Ref, Source: img.Source, Digest: img.Digest.String(), ConfigDigest: img.ConfigDigest.String(),
-		Platform: img.Platform, RawConfig: img.RawConfig, Annotations: img.Annotations, Warnings: img.Warnings}
+		Platform: img.Platform, Config: sc, Annotations: img.Annotations, Warnings: img.Warnings}
 	for _, l := range img.Layers {
 		lm := layerMeta{Digest: l.Digest.String(), Size: l.Size, MediaType: string(l.MediaType)}
 		if l.DiffID.Hex != "" {
@@ -96,37 +103,40 @@ func encodeMeta(img *fetch.Image) ([]byte, error) {
 
 var errOffline = errors.New("layer content is not read when assembling from the store")
 
-func decodeMeta(b []byte) (*fetch.Image, error) {
+func decodeMeta(b []byte) (*fetch.Image, *scan.StoredConfig, error) {
 	var m imageMeta
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	img := &fetch.Image{Ref: m.Ref, Source: m.Source, Platform: m.Platform, RawConfig: m.RawConfig, Annotations: m.Annotations, Warnings: m.Warnings}
+	if m.Config == nil {
+		return nil, nil, errors.New("no stored config (stored by an older layerscan: sweep again)")
+	}
+	img := &fetch.Image{Ref: m.Ref, Source: m.Source, Platform: m.Platform, RawConfig: m.Config.Config, Annotations: m.Annotations, Warnings: m.Warnings}
 	var err error
 	if img.Digest, err = v1.NewHash(m.Digest); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if img.ConfigDigest, err = v1.NewHash(m.ConfigDigest); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if img.Config, err = v1.ParseConfigFile(strings.NewReader(string(m.RawConfig))); err != nil {
-		return nil, err
+	if img.Config, err = v1.ParseConfigFile(strings.NewReader(string(m.Config.Config))); err != nil {
+		return nil, nil, err
 	}
 	for i, lm := range m.Layers {
 		d, err := v1.NewHash(lm.Digest)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var diffID v1.Hash
 		if lm.DiffID != "" {
 			if diffID, err = v1.NewHash(lm.DiffID); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		img.Layers = append(img.Layers, fetch.NewLayer(i, d, diffID, lm.Size, types.MediaType(lm.MediaType),
 			func() (io.ReadCloser, error) { return nil, errOffline }))
 	}
-	return img, nil
+	return img, m.Config, nil
 }
 
 // MissingLayersError says an image cannot be assembled yet: the shards
@@ -147,7 +157,7 @@ func (e *MissingLayersError) Error() string {
 // unless allowMissing: then they are reported as layers not scanned (the
 // shard owning them finished without being able to read them).
 func AssembleStored(ctx context.Context, st store.Store, scanner *scan.Scanner, ruleset string, rec store.Image, allowMissing bool) (*report.Image, error) {
-	img, err := decodeMeta(rec.Meta)
+	img, sc, err := decodeMeta(rec.Meta)
 	if err != nil {
 		return nil, fmt.Errorf("%s/%s:%s: stored image unreadable: %w", rec.Registry, rec.Repo, rec.Tag, err)
 	}
@@ -169,7 +179,7 @@ func AssembleStored(ctx context.Context, st store.Store, scanner *scan.Scanner, 
 	if len(missing) > 0 && !allowMissing {
 		return nil, &MissingLayersError{Image: img.Ref, Layers: missing}
 	}
-	im := scanner.Assemble(img, results)
+	im := scanner.AssembleStored(img, results, sc)
 	im.Stats.DurationMS = 0
 	return im, nil
 }

@@ -1,13 +1,18 @@
 package sweep
 
 import (
+	"encoding/base64"
 	"fmt"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
+	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/redact"
+	"github.com/layerscan/layerscan/pkg/scan"
 )
 
 func TestShardOfCoversEveryKeyOnce(t *testing.T) {
@@ -46,7 +51,8 @@ func TestParseShard(t *testing.T) {
 }
 
 // An image stored unassembled by a shard comes back with what Assemble
-// needs.
+// needs, and the stored meta holds no plaintext secret: the config's Env
+// and history are redacted, the findings they held kept (redacted).
 func TestShardImageMetaRoundTrip(t *testing.T) {
 	img, err := random.Image(64, 3)
 	if err != nil {
@@ -54,6 +60,9 @@ func TestShardImageMetaRoundTrip(t *testing.T) {
 	}
 	raw, _ := img.RawConfigFile()
 	cfg, _ := img.ConfigFile()
+	const token = "ghp_hOf8LLFcxTQjvyiXHalVzav0epCziUzy7Q3B" // fake, made for the tests
+	cfg.Config.Env = []string{"PATH=/usr/bin", "GITHUB_TOKEN=" + token}
+	cfg.History = []v1.History{{CreatedBy: "/bin/sh -c echo " + base64.StdEncoding.EncodeToString([]byte("t="+token)) + " | base64 -d > /t"}}
 	m, _ := img.Manifest()
 	d, _ := img.Digest()
 	fi := &fetch.Image{Ref: "r/a:1", Source: "r/a:1", Digest: d, ConfigDigest: m.Config.Digest, Platform: "linux/amd64",
@@ -65,17 +74,39 @@ func TestShardImageMetaRoundTrip(t *testing.T) {
 		}
 		fi.Layers = append(fi.Layers, fetch.NewLayer(i, l.Digest, diff, l.Size, l.MediaType, nil))
 	}
-	b, err := encodeMeta(fi)
+	det, err := detect.New(detect.Options{MaxDecodeDepth: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := decodeMeta(b)
+	b, err := encodeMeta(scan.New(det, scan.Options{ShowSecrets: true}), fi)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Ref != fi.Ref || got.Digest != fi.Digest || got.ConfigDigest != fi.ConfigDigest || string(got.RawConfig) != string(raw) ||
+	for _, f := range redact.Forms(token) {
+		if strings.Contains(string(b), f) {
+			t.Errorf("stored meta holds %q", f)
+		}
+	}
+	got, sc, err := decodeMeta(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Ref != fi.Ref || got.Digest != fi.Digest || got.ConfigDigest != fi.ConfigDigest ||
 		got.Annotations["k"] != "v" || len(got.Warnings) != 1 || len(got.Layers) != 3 || got.Config == nil {
 		t.Fatalf("round trip: %+v", got)
+	}
+	if e := got.Config.Config.Env; len(e) != 2 || e[0] != "PATH=/usr/bin" || e[1] != "GITHUB_TOKEN=ghp_****" {
+		t.Errorf("stored Env %q", e)
+	}
+	rules := map[string]bool{}
+	for _, f := range sc.Findings {
+		rules[f.Source+" "+f.Rule] = true
+		if f.Secret != "ghp_****" {
+			t.Errorf("stored finding with secret %q", f.Secret)
+		}
+	}
+	if !rules["config github-pat"] || !rules["history github-pat"] {
+		t.Errorf("stored findings %+v", sc.Findings)
 	}
 	for i, l := range got.Layers {
 		if l.Digest != fi.Layers[i].Digest || l.DiffID != fi.Layers[i].DiffID || l.Size != fi.Layers[i].Size || l.MediaType != fi.Layers[i].MediaType || l.Index != i {

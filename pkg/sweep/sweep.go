@@ -31,6 +31,7 @@ import (
 
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/report"
+	"github.com/layerscan/layerscan/pkg/sanitize"
 	"github.com/layerscan/layerscan/pkg/scan"
 	"github.com/layerscan/layerscan/pkg/store"
 )
@@ -59,6 +60,9 @@ type Options struct {
 	Timeout time.Duration
 	// PageSize is the n of catalog and tag list pages (0: the registry's).
 	PageSize int
+	// MaxNames bounds the repositories of the catalog, and the tags of
+	// one repository, that are read (0: DefaultMaxNames); more is an error.
+	MaxNames int
 	// Insecure allows plain HTTP and skips TLS verification.
 	Insecure bool
 	// Auth, when set, is used instead of Keychain (default
@@ -155,15 +159,18 @@ type sweeper struct {
 }
 
 func (s *sweeper) logf(format string, args ...any) {
+	// Repository names, tags and messages come from the registry: the
+	// line is sanitised.
+	line := sanitize.Text(fmt.Sprintf(format, args...))
 	if s.o.Logger != nil {
-		s.o.Logger.Info(fmt.Sprintf(format, args...), "shard", s.o.Shard, "shards", s.o.Shards)
+		s.o.Logger.Info(line, "shard", s.o.Shard, "shards", s.o.Shards)
 		return
 	}
 	if s.o.Progress == nil {
 		return
 	}
 	s.progress.Lock()
-	fmt.Fprintf(s.o.Progress, "layerscan: [%s] "+format+"\n", append([]any{time.Since(s.start).Round(time.Millisecond)}, args...)...)
+	fmt.Fprintf(s.o.Progress, "layerscan: [%s] %s\n", time.Since(s.start).Round(time.Millisecond), line)
 	s.progress.Unlock()
 }
 
@@ -496,7 +503,7 @@ func countImages(ts []*target) int {
 // putPending stores an image of the shard's share whose report waits for
 // other shards' layers.
 func (s *sweeper) putPending(ctx context.Context, sweep int64, t *target) error {
-	meta, err := encodeMeta(t.img)
+	meta, err := encodeMeta(s.o.Scanner, t.img)
 	if err != nil {
 		return err
 	}
@@ -690,33 +697,9 @@ func (s *sweeper) resolveTag(ctx context.Context, r name.Repository, repo, tag s
 		if err != nil {
 			return fail("reading the index: %s", oneLine(err))
 		}
-		im, err := idx.IndexManifest()
+		out, err := s.resolveIndex(ctx, ref, repo, tag, idx, 0)
 		if err != nil {
-			return fail("reading the index: %s", oneLine(err))
-		}
-		var out []*target
-		var seen []string
-		for _, c := range im.Manifests {
-			if !c.MediaType.IsImage() {
-				continue
-			}
-			p := platformString(c.Platform)
-			seen = append(seen, p)
-			if !platformMatch(s.o.Platform, c.Platform) {
-				continue
-			}
-			img, err := idx.Image(c.Digest)
-			if err != nil {
-				out = append(out, &target{repo: repo, tag: tag, platform: p, ref: ref.String(), err: fmt.Sprintf("reading %s: %s", c.Digest, oneLine(err))})
-				continue
-			}
-			if t := s.image(ctx, ref, repo, tag, c.Digest, img); t != nil {
-				t.platform = p // the index's word, unique per child
-				out = append(out, t)
-			}
-		}
-		if len(out) == 0 && s.o.Platform != "all" {
-			return fail("%v: no %s image in the index (it has: %s)", fetch.ErrNoPlatform, s.o.Platform, strings.Join(seen, ", "))
+			return fail("%s", oneLine(err))
 		}
 		return out
 	case desc.MediaType.IsImage() || desc.MediaType == "":
@@ -857,20 +840,59 @@ func platformString(p *v1.Platform) string {
 	return s
 }
 
-// platformMatch tells whether an index child's platform is wanted:
-// "all", or os/arch with the variant compared when the wanted one has it.
-func platformMatch(want string, p *v1.Platform) bool {
-	if want == "all" {
-		return true
+// resolveIndex selects an index's images as scan does
+// (fetch.SelectPlatforms), descending into nested indexes up to
+// fetch.MaxIndexDepth. An index with no image for the platform is an
+// error, with "all" too: a gate must not pass on an image it never read.
+func (s *sweeper) resolveIndex(ctx context.Context, ref name.Tag, repo, tag string, idx v1.ImageIndex, depth int) ([]*target, error) {
+	if depth >= fetch.MaxIndexDepth {
+		return nil, fmt.Errorf("image indexes nested more than %d deep", fetch.MaxIndexDepth)
 	}
-	if p == nil {
-		return false
+	var im *v1.IndexManifest
+	if err := fetch.Retry(ctx, func() (err error) {
+		im, err = idx.IndexManifest()
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("reading the index: %w", err)
 	}
-	parts := strings.Split(want, "/")
-	if len(parts) < 2 || parts[0] != p.OS || parts[1] != p.Architecture {
-		return false
+	platform := s.o.Platform
+	if platform == "" {
+		platform = "linux/amd64"
 	}
-	return len(parts) < 3 || parts[2] == p.Variant
+	children, err := fetch.SelectPlatforms(im.Manifests, platform)
+	if err != nil {
+		return nil, err
+	}
+	var out []*target
+	for _, c := range children {
+		switch {
+		case c.MediaType.IsIndex():
+			child, err := idx.ImageIndex(c.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("reading the index %s: %w", c.Digest, err)
+			}
+			ts, err := s.resolveIndex(ctx, ref, repo, tag, child, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ts...)
+		case c.MediaType.IsImage():
+			p := platformString(c.Platform)
+			img, err := idx.Image(c.Digest)
+			if err != nil {
+				out = append(out, &target{repo: repo, tag: tag, platform: p, ref: ref.String(), err: fmt.Sprintf("reading %s: %s", c.Digest, oneLine(err))})
+				continue
+			}
+			if t := s.image(ctx, ref, repo, tag, c.Digest, img); t != nil {
+				t.platform = p // the index's word, unique per child
+				out = append(out, t)
+			}
+		}
+	}
+	if len(out) == 0 && len(children) == 0 {
+		return nil, fmt.Errorf("%w: the index holds no image for platform %s", fetch.ErrNoPlatform, platform)
+	}
+	return out, nil
 }
 
 // EncodeLayer is the stored form of a layer result: gzipped JSON, which

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -155,7 +156,7 @@ func TestPathBounds(t *testing.T) {
 		}
 	}
 	res, _ = collect(t, []fetch.Layer{layerOf(0, b, b)}, Options{Limits: Limits{MaxPathDepth: 3, MaxPathLen: 100}})
-	if p := res[0].Entries[0].Path; p != "/d/d/d" {
+	if p := res[0].Entries[0].Path; !strings.HasPrefix(p, "/d/d/d~#") || len(p) != len("/d/d/d~#")+16 {
 		t.Errorf("depth 3: %q", p)
 	}
 }
@@ -251,5 +252,35 @@ func BenchmarkBomb(b *testing.B) {
 	b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
 	if rss > 256<<20 {
 		b.Fatalf("peak RSS %d MiB, over 256 MB", rss>>20)
+	}
+}
+
+// TestPathBytesBounded: a layer of many long names stops at the path-bytes
+// bound, naming it; the image bound catches the same layer listed several
+// times; a layer within both is read (issue 15, item 5).
+func TestPathBytesBounded(t *testing.T) {
+	var entries []tarEntry
+	for i := range 400 {
+		entries = append(entries, tarEntry{name: fmt.Sprintf("d/%04d-%s", i, strings.Repeat("n", 2000)), body: "x"})
+	}
+	long := makeTar(t, entries...)
+	res, _ := collect(t, []fetch.Layer{layerOf(0, long, long)}, Options{Limits: Limits{MaxPathBytes: 256 << 10}})
+	if res[0].Err == nil || !strings.Contains(res[0].Err.Error(), "--max-path-bytes") || len(res[0].Entries) > 130 {
+		t.Errorf("layer: err %v, %d entries kept", res[0].Err, len(res[0].Entries))
+	}
+	layers := []fetch.Layer{layerOf(0, long, long), layerOf(1, long, long), layerOf(2, long, long), layerOf(3, long, long)}
+	res, _ = collect(t, layers, Options{Jobs: 1, Limits: Limits{MaxPathBytes: 1 << 20, MaxImagePathBytes: 2 << 20}})
+	failed := 0
+	for _, r := range res {
+		if r.Err != nil && strings.Contains(r.Err.Error(), "--max-image-path-bytes") {
+			failed++
+		}
+	}
+	if failed == 0 || res[0].Err != nil {
+		t.Errorf("image bound: %d layers stopped, first layer err %v", failed, res[0].Err)
+	}
+	res, _ = collect(t, []fetch.Layer{layerOf(0, long, long)}, Options{})
+	if res[0].Err != nil || len(res[0].Entries) != 400 {
+		t.Errorf("defaults: err %v, %d entries", res[0].Err, len(res[0].Entries))
 	}
 }

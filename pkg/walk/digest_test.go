@@ -4,9 +4,14 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha512"
+	"encoding/hex"
+	"io"
 	"strings"
 	"sync"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/layerscan/layerscan/pkg/fetch"
 )
@@ -108,5 +113,42 @@ func TestCapture(t *testing.T) {
 	}
 	if len(res[0].FileWarnings) != 1 || !strings.Contains(res[0].FileWarnings[0].Message, "package database") {
 		t.Errorf("file warnings %+v", res[0].FileWarnings)
+	}
+}
+
+// TestSHA512Verified: a layer whose digest is sha512 is verified like a
+// sha256 one (a tampered blob is an error); an algorithm that cannot be
+// verified is an error, never a pass (issue 15, item 8).
+func TestSHA512Verified(t *testing.T) {
+	tarball := makeTar(t, tarEntry{name: "a.txt", body: "hello\n"})
+	sum := sha512.Sum512(tarball)
+	good := v1.Hash{Algorithm: "sha512", Hex: hex.EncodeToString(sum[:])}
+	tampered := append([]byte(nil), tarball...)
+	tampered[600] ^= 1
+	layer := func(stored []byte, d v1.Hash) fetch.Layer {
+		return fetch.NewLayer(0, d, v1.Hash{}, int64(len(stored)), "", func() (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(stored)), nil
+		})
+	}
+	for _, c := range []struct {
+		name   string
+		l      fetch.Layer
+		errHas string
+	}{
+		{"sha512", layer(tarball, good), ""},
+		{"tampered", layer(tampered, good), "digest mismatch"},
+		{"unknown algorithm", layer(tarball, v1.Hash{Algorithm: "md5", Hex: "00"}), "not supported"},
+	} {
+		res, err := Walk(context.Background(), []fetch.Layer{c.l}, Options{}, func(context.Context, *Chunk) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if res[0].Err != nil {
+			got = res[0].Err.Error()
+		}
+		if c.errHas == "" && got != "" || c.errHas != "" && !strings.Contains(got, c.errHas) {
+			t.Errorf("%s: err %q, want %q", c.name, got, c.errHas)
+		}
 	}
 }

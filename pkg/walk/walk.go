@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
 	"errors"
 	"fmt"
 	"hash"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
@@ -36,6 +38,11 @@ const (
 	// DefaultMaxImageSize bounds the uncompressed bytes of all the layers
 	// of one image together.
 	DefaultMaxImageSize = 128 << 30
+	// DefaultMaxPathBytes bounds the bytes of the entry paths of one
+	// layer (kept in memory until the image's lifecycle is worked out).
+	DefaultMaxPathBytes = 64 << 20
+	// DefaultMaxImagePathBytes bounds them for all the layers of an image.
+	DefaultMaxImagePathBytes = 256 << 20
 	// DefaultMaxLayerRatio bounds uncompressed / stored bytes of a layer,
 	// and of the image's layers together, once past layerRatioFloor.
 	DefaultMaxLayerRatio = 200
@@ -64,6 +71,10 @@ type Limits struct {
 	// of all layers together, past their first 64 MiB: a decompression
 	// bomb (gzip or zstd) stops there.
 	MaxLayerRatio int64
+	// MaxPathBytes bounds the bytes of the entry paths of one layer, and
+	// MaxImagePathBytes of all layers of a Walk: paths are kept until the
+	// image's lifecycle is worked out, so many long names are memory.
+	MaxPathBytes, MaxImagePathBytes int64
 }
 
 func (l *Limits) defaults() {
@@ -78,6 +89,12 @@ func (l *Limits) defaults() {
 	}
 	if l.MaxLayerRatio < 1 {
 		l.MaxLayerRatio = DefaultMaxLayerRatio
+	}
+	if l.MaxPathBytes < 1 {
+		l.MaxPathBytes = DefaultMaxPathBytes
+	}
+	if l.MaxImagePathBytes < 1 {
+		l.MaxImagePathBytes = DefaultMaxImagePathBytes
 	}
 }
 
@@ -291,7 +308,7 @@ type layerWalker struct {
 // imageBytes counts the stored and uncompressed bytes of all the layers
 // of a Walk, for the image-wide bounds.
 type imageBytes struct {
-	stored, plain atomic.Int64
+	stored, plain, paths atomic.Int64
 }
 
 // boundedLayer enforces Limits on a layer's uncompressed stream.
@@ -332,9 +349,10 @@ func (b *boundedLayer) Read(p []byte) (int, error) {
 
 // hashCounter hashes and counts what passes through it.
 type hashCounter struct {
-	r io.Reader
-	h hash.Hash
-	n int64
+	r    io.Reader
+	h    hash.Hash
+	algo string
+	n    int64
 }
 
 func (h *hashCounter) Read(p []byte) (int, error) {
@@ -347,7 +365,19 @@ func (h *hashCounter) Read(p []byte) (int, error) {
 }
 
 func (h *hashCounter) sum() v1.Hash {
-	return v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", h.h.Sum(nil))}
+	return v1.Hash{Algorithm: h.algo, Hex: fmt.Sprintf("%x", h.h.Sum(nil))}
+}
+
+// digester is the hash of a digest algorithm the OCI image spec
+// registers: sha256 (also for an unknown, empty digest) or sha512.
+func digester(algo string) (hash.Hash, string, error) {
+	switch algo {
+	case "", "sha256":
+		return sha256.New(), "sha256", nil
+	case "sha512":
+		return sha512.New(), "sha512", nil
+	}
+	return nil, "", fmt.Errorf("digest algorithm %q is not supported (sha256 and sha512 are): the layer cannot be verified", algo)
 }
 
 func (w *layerWalker) walk(l fetch.Layer) LayerResult {
@@ -372,7 +402,15 @@ func (w *layerWalker) read(l fetch.Layer) error {
 		return fmt.Errorf("opening layer: %w", err)
 	}
 	defer rc.Close()
-	stored := &hashCounter{r: rc, h: sha256.New()}
+	sh, salgo, err := digester(l.Digest.Algorithm)
+	if err != nil {
+		return err
+	}
+	dh, dalgo, err := digester(l.DiffID.Algorithm)
+	if err != nil {
+		return err
+	}
+	stored := &hashCounter{r: rc, h: sh, algo: salgo}
 	br := bufio.NewReaderSize(stored, 64<<10)
 	dr, comp, err := decompress(br)
 	if err != nil {
@@ -380,7 +418,7 @@ func (w *layerWalker) read(l fetch.Layer) error {
 	}
 	defer dr.Close()
 	w.res.Compression = comp
-	plain := &hashCounter{r: &boundedLayer{r: dr, stored: stored, img: w.img, lim: &w.opts.Limits}, h: sha256.New()}
+	plain := &hashCounter{r: &boundedLayer{r: dr, stored: stored, img: w.img, lim: &w.opts.Limits}, h: dh, algo: dalgo}
 	tarErr := w.readTar(tar.NewReader(plain))
 	if tarErr != nil {
 		w.res.StoredBytes, w.res.Bytes = stored.n, plain.n
@@ -396,13 +434,46 @@ func (w *layerWalker) read(l fetch.Layer) error {
 	}
 	w.res.StoredBytes, w.res.Bytes = stored.n, plain.n
 	w.res.Digest, w.res.DiffID = stored.sum(), plain.sum()
-	if l.Digest.Algorithm == "sha256" && l.Digest != w.res.Digest {
+	if l.Digest.Algorithm != "" && l.Digest != w.res.Digest {
 		return fmt.Errorf("layer digest mismatch: manifest says %s, content is %s", l.Digest, w.res.Digest)
 	}
-	if l.DiffID.Algorithm == "sha256" && l.DiffID != w.res.DiffID {
+	if l.DiffID.Algorithm != "" && l.DiffID != w.res.DiffID {
 		return fmt.Errorf("diff_id mismatch: config says %s, content is %s", l.DiffID, w.res.DiffID)
 	}
 	return nil
+}
+
+// RecordPath is how Walk records an entry's path p: as it is when it has
+// at most maxLen bytes and maxDepth components; otherwise cut to fit, with
+// "~#" and 16 hex digits of the whole path's SHA-256 at the end
+// ("/a/b/cc…c~#3f2a9c1d07e4b5a6"), so that two long paths sharing their
+// start stay two paths (and two fates), and a report's path still names
+// one entry: evidence.Extract matches entries by their recorded path.
+func RecordPath(p string, maxLen, maxDepth int) (string, bool) {
+	if maxLen < 1 {
+		maxLen = DefaultMaxPathLen
+	}
+	if maxDepth < 1 {
+		maxDepth = DefaultMaxPathDepth
+	}
+	if len(p) <= maxLen && strings.Count(p, "/") <= maxDepth {
+		return p, false
+	}
+	sum := sha256.Sum256([]byte(p))
+	tag := fmt.Sprintf("~#%x", sum[:8])
+	cut := p
+	if strings.Count(cut, "/") > maxDepth {
+		parts := strings.SplitN(cut, "/", maxDepth+2)
+		cut = strings.Join(parts[:maxDepth+1], "/")
+	}
+	if keep := maxLen - len(tag); len(cut) > keep {
+		keep = max(keep, 1)
+		for keep > 1 && !utf8.RuneStart(cut[keep]) {
+			keep--
+		}
+		cut = cut[:keep]
+	}
+	return cut + tag, true
 }
 
 // decompress picks a decompressor from the stream's magic bytes.
@@ -429,6 +500,7 @@ func decompress(br *bufio.Reader) (io.ReadCloser, string, error) {
 }
 
 func (w *layerWalker) readTar(tr *tar.Reader) error {
+	var pathBytes int64
 	for n := 0; ; n++ {
 		if err := w.ctx.Err(); err != nil {
 			return err
@@ -447,15 +519,24 @@ func (w *layerWalker) readTar(tr *tar.Reader) error {
 		if warning != "" {
 			w.warn("%s", warning)
 		}
-		if len(e.Path) > w.opts.MaxPathLen {
-			w.warn("path of entry %d is %d bytes long; recorded cut to %d (--max-path-len): %s", n, len(e.Path), w.opts.MaxPathLen, quote(e.Path))
-			e.Path = e.Path[:w.opts.MaxPathLen]
+		if p, cut := RecordPath(e.Path, w.opts.MaxPathLen, w.opts.Limits.MaxPathDepth); cut {
+			w.warn("path of entry %d is %d bytes, %d directories deep; recorded cut (--max-path-len %d, --max-path-depth %d) as %s",
+				n, len(e.Path), strings.Count(e.Path, "/"), w.opts.MaxPathLen, w.opts.Limits.MaxPathDepth, quote(p))
+			e.Path = p
 		}
-		if d := strings.Count(e.Path, "/"); d > w.opts.Limits.MaxPathDepth {
-			parts := strings.SplitN(e.Path, "/", w.opts.Limits.MaxPathDepth+2)
-			cut := strings.Join(parts[:w.opts.Limits.MaxPathDepth+1], "/")
-			w.warn("path of entry %d is %d directories deep; recorded cut to %d (--max-path-depth): %s", n, d, w.opts.Limits.MaxPathDepth, quote(e.Path))
-			e.Path = cut
+		// What a whiteout, an opaque marker or a hardlink names is an
+		// entry's path: recorded the same way, or it would miss it.
+		e.Target, _ = RecordPath(e.Target, w.opts.MaxPathLen, w.opts.Limits.MaxPathDepth)
+		if e.Kind == Hardlink {
+			e.Linkname, _ = RecordPath(e.Linkname, w.opts.MaxPathLen, w.opts.Limits.MaxPathDepth)
+		}
+		pathBytes += int64(len(e.Path) + len(e.Linkname) + len(e.Target))
+		imagePaths := w.img.paths.Add(int64(len(e.Path) + len(e.Linkname) + len(e.Target)))
+		switch {
+		case pathBytes > w.opts.Limits.MaxPathBytes:
+			return fmt.Errorf("%w: the layer's entry paths take more than %d bytes (--max-path-bytes); the rest was not read", ErrLimit, w.opts.Limits.MaxPathBytes)
+		case imagePaths > w.opts.Limits.MaxImagePathBytes:
+			return fmt.Errorf("%w: the image's entry paths take more than %d bytes together (--max-image-path-bytes); the rest of this layer was not read", ErrLimit, w.opts.Limits.MaxImagePathBytes)
 		}
 		w.res.Entries = append(w.res.Entries, e)
 		if e.Kind != Regular || hdr.Size <= 0 {

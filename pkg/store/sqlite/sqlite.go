@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"os"
 
 	_ "modernc.org/sqlite" // registers "sqlite"
 
@@ -30,8 +31,13 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 
 // OpenDB opens the database file without migrating it: WAL journal (a
 // killed writer loses nothing committed), a busy timeout for concurrent
-// processes, foreign keys on.
+// processes, foreign keys on. The file is made 0600 (it holds findings:
+// paths, redacted secrets, fingerprints); SQLite gives its -wal and -shm
+// files the database file's mode.
 func OpenDB(path string) (*sql.DB, error) {
+	if err := private(path); err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -49,4 +55,22 @@ func OpenDB(path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// private creates path 0600 if it does not exist, and takes group and
+// other permissions off an existing regular file.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Mode().IsRegular() && st.Mode().Perm()&0o077 != 0 {
+		return f.Chmod(st.Mode().Perm() &^ 0o077)
+	}
+	return nil
 }

@@ -1,0 +1,153 @@
+package sweep
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/layerscan/layerscan/pkg/detect"
+	"github.com/layerscan/layerscan/pkg/scan"
+	"github.com/layerscan/layerscan/pkg/store/sqlite"
+)
+
+// sweepOpts are the options of a sweep of host into a fresh SQLite store.
+func sweepOpts(t *testing.T, host string) Options {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	det, err := detect.New(detect.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Options{Registry: host, Insecure: true, Store: st, Scanner: scan.New(det, scan.Options{}), Ruleset: det.RulesetFingerprint(),
+		Jobs: 2, Timeout: 10 * time.Second}
+}
+
+// TestSweepNestedIndex: an image behind an index nested in the tag's index
+// is swept with --platform all (issue 15, item 6); an index with nothing
+// but an attestation manifest is an error on that tag, as scan says, not
+// "0 images".
+func TestSweepNestedIndex(t *testing.T) {
+	srv := httptest.NewServer(registry.New())
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img,
+		Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
+	outer := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: inner,
+		Descriptor: v1.Descriptor{MediaType: types.OCIImageIndex}})
+	att, _ := random.Image(64, 1)
+	onlyAtt := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: att,
+		Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "unknown", Architecture: "unknown"},
+			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest"}}})
+	for tag, idx := range map[string]v1.ImageIndex{"nested": outer, "attest": onlyAtt} {
+		ref, _ := name.ParseReference(host+"/app:"+tag, name.Insecure)
+		if err := remote.WriteIndex(ref, idx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := sweepOpts(t, host)
+	o.Platform = "all"
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var swept, failed []string
+	for _, im := range res.Images {
+		if len(im.Errors) > 0 {
+			failed = append(failed, im.Ref+" "+im.Errors[0].Message)
+		} else {
+			swept = append(swept, im.Ref+" "+im.Platform)
+		}
+	}
+	if len(swept) != 1 || !strings.Contains(swept[0], ":nested") {
+		t.Errorf("swept %q, want the image behind the nested index", swept)
+	}
+	if len(failed) != 1 || !strings.Contains(failed[0], ":attest") || !strings.Contains(failed[0], "no image") {
+		t.Errorf("errors %q, want one for the attestation-only index", failed)
+	}
+}
+
+// hostileRegistry answers /v2/ and a catalog page of n names whose Link
+// points back at itself, or (redirect) a 302 to another host.
+func hostileRegistry(t *testing.T, n int, redirect string) string {
+	t.Helper()
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%q", fmt.Sprintf("repo-%06d", i))
+	}
+	page := `{"repositories":[` + strings.Join(names, ",") + `]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v2/":
+			w.WriteHeader(http.StatusOK)
+		case r.URL.Path == "/v2/_catalog" && redirect != "":
+			http.Redirect(w, r, redirect+"/v2/_catalog", http.StatusFound)
+		case r.URL.Path == "/v2/_catalog":
+			w.Header().Set("Link", `</v2/_catalog?last=repo-000000&n=20000>; rel="next"`)
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, page)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// TestCatalogBounds: a Link that loops back is an error at once, the
+// names read are bounded (--max-names), and a redirect of the catalog to
+// another host is refused (issue 15, items 4 and 8).
+func TestCatalogBounds(t *testing.T) {
+	t.Run("Link loop", func(t *testing.T) {
+		o := sweepOpts(t, hostileRegistry(t, 20000, ""))
+		_, err := Run(context.Background(), o)
+		if err == nil || !strings.Contains(err.Error(), "loop") {
+			t.Errorf("got %v, want the loop named", err)
+		}
+	})
+	t.Run("names bounded", func(t *testing.T) {
+		o := sweepOpts(t, hostileRegistry(t, 300, ""))
+		o.MaxNames = 500
+		_, err := Run(context.Background(), o)
+		if err == nil || !strings.Contains(err.Error(), "more than 500 repositories") {
+			t.Errorf("got %v, want the bound named", err)
+		}
+	})
+	t.Run("cross-host redirect", func(t *testing.T) {
+		var asked int
+		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			asked++
+			fmt.Fprint(w, `{"repositories":["planted/repo"]}`)
+		}))
+		defer other.Close()
+		u, _ := url.Parse(other.URL)
+		u.Host = strings.Replace(u.Host, "127.0.0.1", "localhost", 1)
+		o := sweepOpts(t, hostileRegistry(t, 1, u.String()))
+		_, err := Run(context.Background(), o)
+		if err == nil || !strings.Contains(err.Error(), "another host") || asked != 0 {
+			t.Errorf("got %v (other host asked %d times), want the redirect refused", err, asked)
+		}
+	})
+}
