@@ -142,11 +142,11 @@ type stallBody struct {
 	rc       io.ReadCloser
 	timer    *time.Timer
 	deadline *time.Timer
-	d      time.Duration
-	ctx    context.Context
-	parent context.Context
-	cancel context.CancelCauseFunc
-	once   sync.Once
+	d        time.Duration
+	ctx      context.Context
+	parent   context.Context
+	cancel   context.CancelCauseFunc
+	once     sync.Once
 }
 
 func (b *stallBody) Read(p []byte) (int, error) {

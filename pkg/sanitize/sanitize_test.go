@@ -26,16 +26,16 @@ func inert(s string) bool {
 
 func TestText(t *testing.T) {
 	for in, want := range map[string]string{
-		"/app/config.json":        "/app/config.json",
-		"/app/naïve café.txt":     "/app/naïve café.txt",
+		"/app/config.json":         "/app/config.json",
+		"/app/naïve café.txt":      "/app/naïve café.txt",
 		"/app/日本語/設定.yaml":         "/app/日本語/設定.yaml",
 		"a\x1b]52;c;ZXZpbA==\x07b": `"a\x1b]52;c;ZXZpbA==\ab"`,
-		"x\x1b[2J\ry\nz":          `"x\x1b[2J\ry\nz"`,
-		"gnp.\u202etxt":           `"gnp.\u202etxt"`,
-		"tab\there":               `"tab\there"`,
-		"bad\xffutf8":             `"bad\xffutf8"`,
-		"c1\u009bcsi":             `"c1\u009bcsi"`,
-		"zero\u200bwidth":         `"zero\u200bwidth"`,
+		"x\x1b[2J\ry\nz":           `"x\x1b[2J\ry\nz"`,
+		"gnp.\u202etxt":            `"gnp.\u202etxt"`,
+		"tab\there":                `"tab\there"`,
+		"bad\xffutf8":              `"bad\xffutf8"`,
+		"c1\u009bcsi":              `"c1\u009bcsi"`,
+		"zero\u200bwidth":          `"zero\u200bwidth"`,
 	} {
 		if got := Text(in); got != want {
 			t.Errorf("Text(%q) = %s, want %s", in, got, want)
