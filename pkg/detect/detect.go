@@ -246,8 +246,13 @@ func Fingerprint(rule, path, secret string) string {
 }
 
 // Redact shows at most the first four characters of a secret (fewer for
-// short ones) followed by "****".
+// short ones) followed by "****". A value already redacted is returned as
+// it is, so that text redacted twice (a stored config, then the report)
+// reads the same as text redacted once.
 func Redact(secret string) string {
+	if strings.HasSuffix(secret, "****") {
+		return secret
+	}
 	r := []rune(secret)
 	keep := min(4, len(r)/4)
 	return string(r[:keep]) + "****"

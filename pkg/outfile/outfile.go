@@ -18,7 +18,7 @@ import (
 // Errors of Create.
 var (
 	ErrSymlink = errors.New("outfile: the path is a symbolic link")
-	ErrExist   = errors.New("outfile: the file exists")
+	ErrExist   = errors.New("outfile: the file already exists")
 )
 
 // Options say how Create treats the path.
@@ -57,7 +57,7 @@ func Create(path string, o Options) (*os.File, error) {
 	f, err := os.OpenFile(path, flags, o.Mode)
 	switch {
 	case errors.Is(err, fs.ErrExist):
-		return nil, fmt.Errorf("%w: %s (not overwritten; use --force)", ErrExist, path)
+		return nil, fmt.Errorf("%w: %s: not overwritten (use --force)", ErrExist, path)
 	case errors.Is(err, syscall.ELOOP):
 		// A link appeared between the Lstat and the open.
 		return nil, fmt.Errorf("%w: %s", ErrSymlink, path)
