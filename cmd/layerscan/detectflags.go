@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"io/fs"
 
 	"github.com/spf13/pflag"
 
@@ -35,25 +33,12 @@ func (o *detectOptions) options(decodeDepth int) detect.Options {
 }
 
 // apply loads the ignore file and the baseline into the scan options.
-func (o *detectOptions) apply(sopts *scan.Options) error {
-	sup := scan.Suppressions{}
-	if o.ignoreFile != "" {
-		if err := scan.LoadIgnoreFile(o.ignoreFile, sup); err != nil {
-			return usageErr("--ignore: %v", err)
-		}
-	} else if err := scan.LoadIgnoreFile(defaultIgnoreFile, sup); err != nil && !errors.Is(err, fs.ErrNotExist) {
+func (o *detectOptions) apply(sopts *scan.Options) (err error) {
+	if sopts.Suppress, err = scan.LoadSuppressions(o.ignoreFile, defaultIgnoreFile, o.baseline); err != nil {
 		return usageErr("%v", err)
 	}
-	if o.baseline != "" {
-		if err := scan.LoadBaseline(o.baseline, sup); err != nil {
-			return usageErr("--baseline: %v", err)
-		}
-	}
-	sopts.Suppress = sup
-	mode, err := scan.ParseVendorMode(o.vendor)
-	if err != nil {
+	if sopts.Vendor, err = scan.ParseVendorMode(o.vendor); err != nil {
 		return usageErr("--vendor: %v", err)
 	}
-	sopts.Vendor = mode
 	return nil
 }

@@ -9,15 +9,16 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"syscall"
 	"time"
+
+	"github.com/layerscan/layerscan/internal/profile"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go exitWhenStuck(ctx)
-	stopProfile := startProfile(os.Getenv("LAYERSCAN_CPUPROFILE"))
+	stopProfile := profile.Start(os.Getenv("LAYERSCAN_CPUPROFILE"), os.Stderr)
 	code := run(ctx, os.Args[1:])
 	stopProfile()
 	stop()
@@ -70,27 +71,5 @@ func run(ctx context.Context, args []string) int {
 	default:
 		fmt.Fprintln(os.Stderr, "layerscan: "+oneLine(err.Error()))
 		return exitError2
-	}
-}
-
-// startProfile writes a CPU profile of the whole run to path when it is set
-// (LAYERSCAN_CPUPROFILE, for docs/benchmarks.md: go tool pprof -top FILE).
-func startProfile(path string) func() {
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "layerscan: cpu profile: "+err.Error())
-		return func() {}
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		fmt.Fprintln(os.Stderr, "layerscan: cpu profile: "+err.Error())
-		f.Close()
-		return func() {}
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
 	}
 }

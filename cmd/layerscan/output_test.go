@@ -133,7 +133,7 @@ func TestNoFormatLeaksSecrets(t *testing.T) {
 		}
 		dir := t.TempDir()
 		args := []string{"--template", sampleTemplate, "--format", "table"}
-		for _, f := range formats {
+		for _, f := range report.Formats {
 			args = append(args, "--format", f+"="+filepath.Join(dir, f+".out"))
 		}
 		res := runCLI(t, nil, append(args, ref)...)
@@ -141,7 +141,7 @@ func TestNoFormatLeaksSecrets(t *testing.T) {
 			t.Fatalf("exit %d: %s", res.code, res.stderr)
 		}
 		outputs := map[string]string{"stdout": res.stdout, "stderr": res.stderr}
-		for _, f := range formats {
+		for _, f := range report.Formats {
 			b, err := os.ReadFile(filepath.Join(dir, f+".out"))
 			if err != nil {
 				t.Fatal(err)
@@ -190,7 +190,7 @@ func TestSeveralOutputs(t *testing.T) {
 
 	t.Run("usage errors", func(t *testing.T) {
 		assertUsageError(t, runCLI(t, nil, "--format", "json", "--format", "sarif", lifecycleRef), "same output")
-		assertUsageError(t, runCLI(t, nil, "--format", "xml", lifecycleRef), "unknown --format")
+		assertUsageError(t, runCLI(t, nil, "--format", "xml", lifecycleRef), "--format: unknown format")
 		assertUsageError(t, runCLI(t, nil, "--format", "template", lifecycleRef), "--template")
 		assertUsageError(t, runCLI(t, nil, "--format", "template", "--template", filepath.Join(dir, "none.tmpl"), lifecycleRef), "--template")
 		assertUsageError(t, runCLI(t, nil, "--fail-on", "severe", lifecycleRef), "--fail-on")
@@ -239,16 +239,15 @@ func TestGating(t *testing.T) {
 func TestFailOnInfoOnly(t *testing.T) {
 	rep := &report.Report{Images: []*report.Image{{Findings: []report.Finding{{Rule: "ssh-host-key", Severity: "info"}, {Rule: "x", Severity: "info"}}}}}
 	for sev, want := range map[string]int{"info": 2, "low": 0, "medium": 0, "high": 0, "critical": 0} {
-		o := outputOptions{failOn: sev}
-		if got := o.failing(rep); got != want {
+		if got := rep.Failing(sev); got != want {
 			t.Errorf("--fail-on %s: %d failing findings, want %d", sev, got, want)
 		}
 	}
 	rep.Images[0].Findings = append(rep.Images[0].Findings, report.Finding{Rule: "y", Severity: ""})
-	if got := (&outputOptions{failOn: "critical"}).failing(rep); got != 0 {
+	if got := rep.Failing("critical"); got != 0 {
 		t.Errorf("an unrated finding ranks as high: %d", got)
 	}
-	if got := (&outputOptions{failOn: "high"}).failing(rep); got != 1 {
+	if got := rep.Failing("high"); got != 1 {
 		t.Errorf("an unrated finding ranks as high: %d", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/layerscan/layerscan/internal/flagdefaults"
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/scan"
 	"github.com/layerscan/layerscan/pkg/walk"
@@ -53,6 +54,9 @@ func (o *walkOptions) register(f *pflag.FlagSet) {
 	f.IntVar(&o.maxHistory, "max-history", fetch.DefaultMaxHistory, "most history entries read from an image config")
 	f.IntVar(&o.maxImageEntries, "max-image-archive-entries", fetch.DefaultMaxArchiveEntries, "most entries of a docker-archive or oci-archive file")
 	f.DurationVar(&o.timeout, "timeout", fetch.DefaultTimeout, "per registry request: longest wait for a response, and longest stall of a download")
+	flagdefaults.Positive(f, "archive-max-entry-size", "archive-max-total-size", "archive-max-ratio", "archive-max-entries",
+		"max-entries", "max-path-len", "max-path-depth", "max-layer-size", "max-image-size", "max-layer-ratio", "max-path-bytes",
+		"max-image-path-bytes", "max-metadata-size", "max-layers", "max-history", "max-image-archive-entries", "timeout", "jobs")
 }
 
 // fetchOptions are the bounds that apply while opening the image.
@@ -69,38 +73,15 @@ func (o *walkOptions) apply(so *scan.Options) error {
 	default:
 		return usageErr("unknown --binaries %q: use strings, skip or full", o.binaries)
 	}
-	for _, c := range []struct {
-		name string
-		v    int64
-	}{{"--archive-max-entry-size", o.archiveEntry}, {"--archive-max-total-size", o.archiveTotal},
-		{"--archive-max-ratio", o.archiveRatio}, {"--archive-max-entries", int64(o.archiveEntries)}} {
-		if c.v < 1 {
-			return usageErr("%s must be at least 1", c.name)
-		}
-	}
-	for _, c := range []struct {
-		name string
-		v    int64
-	}{{"--max-entries", int64(o.maxEntries)}, {"--max-path-len", int64(o.limits.MaxPathLen)}, {"--max-path-depth", int64(o.limits.MaxPathDepth)},
-		{"--max-layer-size", o.limits.MaxLayerSize}, {"--max-image-size", o.limits.MaxImageSize}, {"--max-layer-ratio", o.limits.MaxLayerRatio},
-		{"--max-path-bytes", o.limits.MaxPathBytes}, {"--max-image-path-bytes", o.limits.MaxImagePathBytes},
-		{"--max-metadata-size", o.maxMetadata}, {"--max-layers", int64(o.maxLayers)}, {"--max-history", int64(o.maxHistory)},
-		{"--max-image-archive-entries", int64(o.maxImageEntries)}, {"--timeout", int64(o.timeout)}} {
-		if c.v < 1 {
-			return usageErr("%s must be at least 1", c.name)
-		}
-	}
 	so.MaxEntries, so.Limits = o.maxEntries, o.limits
 	if o.archiveDepth < 0 || o.archiveMemory < 0 {
 		return usageErr("%s must not be negative", map[bool]string{true: "--archive-depth", false: "--archive-memory"}[o.archiveDepth < 0])
 	}
-	so.ArchiveDepth = o.archiveDepth
+	// The flags say 0 for "none", the library "negative" (0 is its default).
+	so.Archive = walk.ArchiveOptions{MaxDepth: o.archiveDepth, MaxEntrySize: o.archiveEntry, MaxTotalSize: o.archiveTotal,
+		MaxRatio: o.archiveRatio, MaxEntries: o.archiveEntries, Memory: o.archiveMemory}
 	if o.archiveDepth == 0 {
-		so.ArchiveDepth = -1
-	}
-	so.Archive = walk.ArchiveOptions{
-		MaxEntrySize: o.archiveEntry, MaxTotalSize: o.archiveTotal, MaxRatio: o.archiveRatio,
-		MaxEntries: o.archiveEntries, Memory: o.archiveMemory,
+		so.Archive.MaxDepth = -1
 	}
 	if o.archiveMemory == 0 {
 		so.Archive.Memory = -1 // every zip archive goes to a temp file

@@ -144,7 +144,7 @@ func rulesetFingerprint(cfg config.Config, opts Options, userRaw []byte, d *Dete
 	}
 	sort.Strings(ids)
 	h := sha256.New()
-	fmt.Fprintf(h, "layerscan-detect/3 decode=%d precise=%v\n", opts.MaxDecodeDepth, !opts.NoPrecise)
+	fmt.Fprintf(h, "layerscan-detect/4 decode=%d precise=%v\n", opts.MaxDecodeDepth, !opts.NoPrecise)
 	for _, id := range ids {
 		h.Write([]byte(id))
 	}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/outfile"
 	"github.com/layerscan/layerscan/pkg/walk"
 )
 
@@ -25,6 +27,10 @@ type Options struct {
 	MaxEntries int
 	// Jobs is how many layers List reads at once (default: CPUs).
 	Jobs int
+	// Limits are the walk's bounds (sizes, ratios, path lengths): the
+	// same as the scan's, so that a path a report names is the path
+	// Extract matches.
+	Limits walk.Limits
 }
 
 func (o Options) maxEntries() int {
@@ -57,7 +63,7 @@ func Extract(ctx context.Context, layer fetch.Layer, path string, w io.Writer, o
 		if e.Path == want {
 			return true, nil
 		}
-		if rec, cut := walk.RecordPath(e.Path, walk.DefaultMaxPathLen, walk.DefaultMaxPathDepth); cut && rec == want {
+		if rec, cut := walk.RecordPath(e.Path, opts.Limits.MaxPathLen, opts.Limits.MaxPathDepth); cut && rec == want {
 			return true, nil // the path a report gives for a long one
 		}
 		if e.Kind == walk.Regular || e.Kind == walk.Hardlink {
@@ -107,7 +113,7 @@ func linkNote(e walk.Entry) string {
 // find reads the layer's entries until match says stop. When the matching
 // entry is a regular file, its content is copied to w.
 func find(ctx context.Context, layer fetch.Layer, opts Options, match func(int, walk.Entry) (bool, error), w io.Writer) (int, walk.Entry, error) {
-	tr, c, err := walk.OpenTar(layer)
+	tr, c, err := walk.OpenTar(layer, opts.Limits)
 	if err != nil {
 		return -1, walk.Entry{}, fmt.Errorf("layer %d: %w", layer.Index, err)
 	}
@@ -159,4 +165,24 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// ExtractFile is Extract into the file dest, created 0600 and never
+// overwritten unless force (a symbolic link at dest is refused, or with
+// force replaced: outfile.Create); dest is removed when the extraction
+// fails.
+func ExtractFile(ctx context.Context, layer fetch.Layer, path, dest string, force bool, opts Options) (err error) {
+	f, err := outfile.Create(dest, outfile.Options{Mode: 0o600, Secret: true, Force: force})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(dest)
+		}
+	}()
+	return Extract(ctx, layer, path, f, opts)
 }

@@ -65,6 +65,7 @@ func List(ctx context.Context, layers []fetch.Layer, opts Options) (*Listing, er
 		Workers:    1,
 		ChunkSize:  4096, // the least Walk reads before asking Accept
 		MaxEntries: opts.maxEntries(),
+		Limits:     opts.Limits,
 		Accept:     func(int, int, *walk.Entry, []byte) bool { return false },
 	}
 	results, err := walk.Walk(ctx, layers, wopts, func(context.Context, *walk.Chunk) error { return nil })
@@ -86,14 +87,7 @@ func List(ctx context.Context, layers []fetch.Layer, opts Options) (*Listing, er
 			en := Entry{Layer: i, Index: j, Entry: e, Fate: lc.Fate(i, j)}
 			if e.Kind == walk.Regular {
 				en.Aliases = lc.Aliases(i, j)
-				if en.Fate.Status != history.Present {
-					en.Hidden = true
-					for _, a := range en.Aliases {
-						if lc.Fate(a.Layer, a.Entry).Status == history.Present {
-							en.Hidden = false
-						}
-					}
-				}
+				en.Hidden = lc.Hidden(i, j)
 				if en.Hidden {
 					li.HiddenFiles++
 					li.HiddenBytes += e.Size

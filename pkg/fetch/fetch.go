@@ -329,3 +329,42 @@ func splitRefSuffix(target string) (string, string) {
 
 // ErrNoPlatform says an index has no image for the wanted platform.
 var ErrNoPlatform = errors.New("platform not found")
+
+// Describe says in one line why ref could not be opened, for people: the
+// kind of failure (a sentinel error of this package) and what to do.
+func Describe(ref string, err error) string {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	switch {
+	case errors.Is(err, ErrBadReference):
+		return fmt.Sprintf("%q is not a valid image reference or an existing path: %s", ref, msg)
+	case errors.Is(err, ErrUnauthorized):
+		return fmt.Sprintf("unauthorized: the registry refused the credentials for %s (docker login, or --username/--password-stdin): %s", ref, msg)
+	case errors.Is(err, ErrNotFound):
+		return fmt.Sprintf("not found: %s: %s", ref, msg)
+	case errors.Is(err, ErrCertificate):
+		return fmt.Sprintf("TLS: %s", msg)
+	case errors.Is(err, ErrUnreachable):
+		return fmt.Sprintf("registry unreachable for %s: %s", ref, msg)
+	case errors.Is(err, ErrNotImage):
+		return fmt.Sprintf("not an image: %s", msg)
+	case errors.Is(err, ErrNoPlatform):
+		return msg
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Sprintf("no such file: %s", msg)
+	}
+	return fmt.Sprintf("cannot open %s: %s", ref, msg)
+}
+
+// ReadPassword reads a registry password from r (--password-stdin): at
+// most 64 KiB, without its trailing line break; empty is an error.
+func ReadPassword(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, 1<<16))
+	if err != nil {
+		return "", err
+	}
+	pw := strings.TrimRight(string(b), "\r\n")
+	if pw == "" {
+		return "", errors.New("empty password")
+	}
+	return pw, nil
+}

@@ -184,6 +184,21 @@ func (lc *Lifecycle) Fate(layer, entry int) Fate {
 	return Fate{Status: Present, By: -1}
 }
 
+// Hidden tells whether entry number entry of layer, a regular file, is in
+// the image but not in the final filesystem: deleted or overwritten, and
+// not reachable through a hardlink that survives.
+func (lc *Lifecycle) Hidden(layer, entry int) bool {
+	if lc.Fate(layer, entry).Status == Present {
+		return false
+	}
+	for _, a := range lc.Aliases(layer, entry) {
+		if lc.Fate(a.Layer, a.Entry).Status == Present {
+			return false
+		}
+	}
+	return true
+}
+
 // Aliases lists the hardlinks through which the content of entry number
 // entry of layer is also reachable, in layer order.
 func (lc *Lifecycle) Aliases(layer, entry int) []Alias {

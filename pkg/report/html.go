@@ -22,7 +22,7 @@ var htmlAssets embed.FS
 
 var (
 	htmlPage = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-		"short":  shortDigest,
+		"short":  ShortDigest,
 		"bytes":  HumanBytes,
 		"cut":    func(n int, s string) string { return cut(s, n) },
 		"plural": plural,

@@ -1,10 +1,14 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"sort"
+	"text/template"
 
 	"github.com/layerscan/layerscan/pkg/provenance"
 	"github.com/layerscan/layerscan/pkg/sanitize"
@@ -18,6 +22,15 @@ type Report struct {
 	Schema string   `json:"schema"`
 	Tool   Tool     `json:"tool"`
 	Images []*Image `json:"images"`
+}
+
+// New is the report of images made by tool: the one place a report's
+// header is made.
+func New(tool Tool, images ...*Image) *Report {
+	if images == nil {
+		images = []*Image{}
+	}
+	return &Report{Schema: Schema, Tool: tool, Images: images}
 }
 
 // Tool names the program that made the report.
@@ -190,6 +203,21 @@ func (r *Report) FindingCount() int {
 	return n
 }
 
+// Failing counts the findings at or above severity min that count for an
+// exit status: every one but the vendor findings --vendor show lists.
+func (r *Report) Failing(min string) int {
+	rank := SeverityRank(min)
+	n := 0
+	for _, im := range r.Images {
+		for _, f := range im.Findings {
+			if !f.Vendor && SeverityRank(f.Severity) >= rank {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // Incomplete tells whether any image or layer could not be read fully.
 func (r *Report) Incomplete() bool {
 	for _, im := range r.Images {
@@ -236,4 +264,46 @@ func writeJSON(w io.Writer, v any) error {
 	}
 	_, err := w.Write(sanitize.JSON(b.Bytes()))
 	return err
+}
+
+// Formats are the names Write takes, "table" first (the default).
+var Formats = []string{"table", "json", "sarif", "csv", "markdown", "template", "html"}
+
+// WriteOptions are what some formats need besides the report.
+type WriteOptions struct {
+	// Table says how to draw the table.
+	Table TableOptions
+	// Template is the template of the "template" format.
+	Template *template.Template
+}
+
+// Write writes r in format (one of Formats; "" is the table), buffered.
+func Write(w io.Writer, format string, r *Report, o WriteOptions) error {
+	bw := bufio.NewWriter(w)
+	var err error
+	switch format {
+	case "json":
+		err = WriteJSON(bw, r)
+	case "sarif":
+		err = WriteSARIF(bw, r)
+	case "csv":
+		err = WriteCSV(bw, r)
+	case "markdown":
+		err = WriteMarkdown(bw, r)
+	case "template":
+		if o.Template == nil {
+			return errors.New("report: the template format needs a template")
+		}
+		err = WriteTemplate(bw, r, o.Template)
+	case "html":
+		err = WriteHTML(bw, r)
+	case "table", "":
+		err = WriteTableOptions(bw, r, o.Table)
+	default:
+		return fmt.Errorf("report: unknown format %q", format)
+	}
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
 }

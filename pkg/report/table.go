@@ -99,7 +99,7 @@ func (t *tableWriter) image(im *Image) {
 	}
 	head := name
 	if im.Digest != "" {
-		head += " @ " + shortDigest(im.Digest)
+		head += " @ " + ShortDigest(im.Digest)
 	}
 	if im.Platform != "" {
 		head += " (" + im.Platform + ")"
@@ -118,7 +118,7 @@ func (t *tableWriter) image(im *Image) {
 		if len(fs) == 0 {
 			continue
 		}
-		prefix := fmt.Sprintf("Layer %d  %s  ", l.Index, shortDigest(l.Digest))
+		prefix := fmt.Sprintf("Layer %d  %s  ", l.Index, ShortDigest(l.Digest))
 		ew.printf("\n%s%s\n", t.paint(ansiBold, prefix), t.paint(ansiCyan, t.fit(l.Instruction, len(prefix), 20, 100)))
 		t.findings(fs)
 	}
@@ -415,7 +415,9 @@ func plural(n int) string {
 	return "s"
 }
 
-func shortDigest(d string) string {
+// ShortDigest is the first 12 hex digits of a digest ("-" when there is
+// none), as layer headings show it.
+func ShortDigest(d string) string {
 	if _, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
 		return hex[:12]
 	}

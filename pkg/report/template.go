@@ -13,7 +13,7 @@ import (
 // built-in ones.
 var TemplateFuncs = template.FuncMap{
 	"location": Location,
-	"short":    shortDigest,
+	"short":    ShortDigest,
 	"join":     strings.Join,
 	"upper":    strings.ToUpper,
 	"lower":    strings.ToLower,

@@ -8,20 +8,6 @@ import (
 	"github.com/layerscan/layerscan/pkg/walk"
 )
 
-// archiveOptions are the walk's bounds for nested archives.
-func (s *Scanner) archiveOptions() walk.ArchiveOptions {
-	o := s.opts.Archive
-	switch {
-	case s.opts.ArchiveDepth < 0:
-		o.MaxDepth = 0
-	case s.opts.ArchiveDepth == 0:
-		o.MaxDepth = walk.DefaultArchiveDepth
-	default:
-		o.MaxDepth = s.opts.ArchiveDepth
-	}
-	return o
-}
-
 // memberPath names content inside nested archives for the detector's
 // path rules and the fingerprint: "/app/app.jar!/lib/inner.jar!/a.properties".
 func memberPath(path string, chain []string) string {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/scan"
+	"github.com/layerscan/layerscan/pkg/walk"
 )
 
 const (
@@ -119,7 +120,7 @@ func TestArchiveFindings(t *testing.T) {
 
 	// --archive-depth 0: the jar is only a binary, its deflated members
 	// are not readable.
-	rep = scanImage(t, newScanner(t, scan.Options{ArchiveDepth: -1}), img)
+	rep = scanImage(t, newScanner(t, scan.Options{Archive: walk.ArchiveOptions{MaxDepth: -1}}), img)
 	for _, f := range rep.Findings {
 		if len(f.ArchivePath) > 0 {
 			t.Errorf("archives off, yet %+v", f)

@@ -34,7 +34,7 @@ type LayerResult struct {
 	// Files is the number of regular files whose content was scanned.
 	Files int `json:"files"`
 	// Entries are the layer's tar entries in archive order.
-	Entries []Entry `json:"entries"`
+	Entries []walk.Entry `json:"entries"`
 	// Findings are the detector's findings, in no particular order.
 	Findings     []RawFinding       `json:"findings"`
 	Warnings     []string           `json:"warnings,omitempty"`
@@ -49,14 +49,6 @@ type LayerResult struct {
 	// Digests are the digests of the files with findings, by entry index,
 	// where they were computed (see walk.Digests).
 	Digests map[int]walk.Digests `json:"digests,omitempty"`
-}
-
-// Entry is a tar entry as the lifecycle replay needs it.
-type Entry struct {
-	Path     string    `json:"p"`
-	Kind     walk.Kind `json:"k,omitempty"`
-	Linkname string    `json:"l,omitempty"`
-	Target   string    `json:"t,omitempty"`
 }
 
 // RawFinding is a detector finding in one entry of a layer, before it is
@@ -128,7 +120,7 @@ func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*Laye
 		AcceptMember: func(layer, entry int, e *walk.Entry, chain []string, head []byte) bool {
 			return s.accept(col, layer, entry, e.Path, chain, head)
 		},
-		Archives: s.archiveOptions(),
+		Archives: s.opts.Archive,
 		Binaries: s.binaryMode(),
 	}
 	results, err := walk.Walk(ctx, layers, wopts, func(_ context.Context, c *walk.Chunk) error {
@@ -147,7 +139,7 @@ func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*Laye
 		lr := &LayerResult{
 			Digest: hashString(r.Digest.String()), DiffID: hashString(r.DiffID.String()),
 			StoredBytes: r.StoredBytes, Bytes: r.Bytes, Files: r.Files,
-			Entries:  make([]Entry, len(r.Entries)),
+			Entries:  r.Entries,
 			Findings: []RawFinding{}, Warnings: r.Warnings, FileWarnings: r.FileWarnings,
 		}
 		if r.Err != nil {
@@ -155,9 +147,6 @@ func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*Laye
 		}
 		if p := col.packages[r.Index]; !p.Empty() {
 			lr.Packages = p
-		}
-		for j, e := range r.Entries {
-			lr.Entries[j] = Entry{Path: e.Path, Kind: e.Kind, Linkname: e.Linkname, Target: e.Target}
 		}
 		out[i] = lr
 	}
@@ -222,15 +211,6 @@ func (lr *LayerResult) setDigests(entry int, d walk.Digests) {
 		lr.Digests = map[int]walk.Digests{}
 	}
 	lr.Digests[entry] = d
-}
-
-// walkEntries turns compact entries back into the walk's.
-func walkEntries(es []Entry) []walk.Entry {
-	out := make([]walk.Entry, len(es))
-	for i, e := range es {
-		out[i] = walk.Entry{Path: e.Path, Kind: e.Kind, Linkname: e.Linkname, Target: e.Target}
-	}
-	return out
 }
 
 // errLayer is the result of a layer that could not be scanned at all.

@@ -37,11 +37,8 @@ type Options struct {
 	// Binaries is what is done with binary files: walk.BinaryStrings (the
 	// default), walk.BinarySkip or walk.BinaryFull.
 	Binaries walk.BinaryMode
-	// ArchiveDepth is how deep nested archives are opened: 0 is the
-	// default (walk.DefaultArchiveDepth), negative opens none.
-	ArchiveDepth int
-	// Archive bounds nested archives (its MaxDepth is set from
-	// ArchiveDepth); zero fields take walk's defaults.
+	// Archive bounds nested archives (MaxDepth < 0 opens none); zero
+	// fields take walk's defaults.
 	Archive walk.ArchiveOptions
 	// Suppress are finding fingerprints left out of the report
 	// (.layerscanignore, --ignore, --baseline); their number is a warning.
@@ -122,6 +119,8 @@ type Analysis struct {
 	// Redact hides in any text from the image the secrets the scan found
 	// and their encoded forms (the identity with ShowSecrets).
 	Redact func(string) string
+
+	scanner *Scanner
 }
 
 // Analyze reads every layer of img once and assembles its Analysis.
@@ -167,7 +166,7 @@ func (s *Scanner) assemble(img *fetch.Image, results []*LayerResult, stored *Sto
 		if results[i] == nil {
 			results[i] = errLayer("layer not scanned")
 		}
-		entries[i] = walkEntries(results[i].Entries)
+		entries[i] = results[i].Entries
 	}
 	lc := history.NewLifecycle(entries)
 
@@ -252,7 +251,7 @@ func (s *Scanner) assemble(img *fetch.Image, results []*LayerResult, stored *Sto
 	report.SortFindings(out.Findings)
 	red := s.redactor(results, metaSecrets)
 	out.MapStrings(red)
-	return &Analysis{Image: img, Report: out, Results: results, Lifecycle: lc, Redact: red}
+	return &Analysis{Image: img, Report: out, Results: results, Lifecycle: lc, Redact: red, scanner: s}
 }
 
 // packageIndex joins the package databases of an image's layers.

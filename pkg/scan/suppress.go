@@ -2,9 +2,12 @@ package scan
 
 import (
 	"bufio"
+	"cmp"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -94,6 +97,24 @@ func LoadBaseline(path string, into Suppressions) error {
 		}
 	}
 	return nil
+}
+
+// LoadSuppressions reads the fingerprints to leave out of reports: the
+// ignore file (or defaultIgnore when it is "" and the file exists) and
+// the findings of a baseline report ("" none).
+func LoadSuppressions(ignore, defaultIgnore, baseline string) (Suppressions, error) {
+	sup := Suppressions{}
+	switch err := LoadIgnoreFile(cmp.Or(ignore, defaultIgnore), sup); {
+	case err != nil && ignore == "" && errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("ignore file: %w", err)
+	}
+	if baseline != "" {
+		if err := LoadBaseline(baseline, sup); err != nil {
+			return nil, err
+		}
+	}
+	return sup, nil
 }
 
 // suppress removes the findings whose fingerprint is in sup, and returns

@@ -43,8 +43,8 @@ const (
 // Exceeding a bound is a warning for that file (Walk's FileWarnings); the
 // walk goes on.
 type ArchiveOptions struct {
-	// MaxDepth is how many archives deep Walk goes (a jar in a war is 2);
-	// 0 opens no archive.
+	// MaxDepth is how many archives deep Walk goes (a jar in a war is 2):
+	// 0 is DefaultArchiveDepth, negative opens no archive.
 	MaxDepth int
 	// MaxEntrySize bounds the decompressed bytes of one member (or of a
 	// single-file .gz/.zst/.bz2/.xz stream).
@@ -67,9 +67,12 @@ type ArchiveOptions struct {
 }
 
 func (o *ArchiveOptions) defaults() {
-	if o.MaxDepth <= 0 {
+	switch {
+	case o.MaxDepth < 0:
 		o.MaxDepth = 0
 		return
+	case o.MaxDepth == 0:
+		o.MaxDepth = DefaultArchiveDepth
 	}
 	if o.MaxEntrySize <= 0 {
 		o.MaxEntrySize = DefaultArchiveMaxEntrySize

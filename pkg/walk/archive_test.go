@@ -196,7 +196,7 @@ func TestArchiveDepthBound(t *testing.T) {
 	if got["/app.jar!lib/l.jar!lib/l.jar!lib/l.jar!deep.properties"].data != props || len(res.FileWarnings) != 0 {
 		t.Errorf("depth 4: %v %+v", got, res.FileWarnings)
 	}
-	opts.Archives.MaxDepth = 0
+	opts.Archives.MaxDepth = -1
 	_, got = walkSeen(t, layer, opts)
 	if s, ok := got["/app.jar"]; !ok || !s.strings {
 		t.Errorf("archives off: the jar is a binary: %v", got)

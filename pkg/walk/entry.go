@@ -38,21 +38,22 @@ const (
 	metaPrefix     = ".wh..wh."
 )
 
-// Entry is one tar entry of a layer.
+// Entry is one tar entry of a layer. Its JSON form is compact: a layer
+// result cached by a sweep holds one per entry.
 type Entry struct {
 	// Path is the entry's absolute, cleaned path ("/app/secret.txt"). Names
 	// that climb out of the root ("../x") are clamped to it.
-	Path string
-	Kind Kind
+	Path string `json:"p"`
+	Kind Kind   `json:"k,omitempty"`
 	// Size is the content size of a regular file.
-	Size int64
-	Mode int64
+	Size int64 `json:"s,omitempty"`
+	Mode int64 `json:"m,omitempty"`
 	// Linkname is a symlink's target as written, or a hardlink's target as
 	// an absolute, cleaned path.
-	Linkname string
+	Linkname string `json:"l,omitempty"`
 	// Target is the path a whiteout deletes or the directory an opaque
 	// marker empties.
-	Target string
+	Target string `json:"t,omitempty"`
 }
 
 // CleanPath turns a tar entry name into an absolute, cleaned path.

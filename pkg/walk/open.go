@@ -11,20 +11,23 @@ import (
 
 // OpenTar opens a layer blob and returns a tar reader over its
 // uncompressed content (gzip, zstd or none, told apart by magic bytes, as
-// Walk does). Closing the returned Closer closes the decompressor and the
-// blob. Unlike Walk, OpenTar does not verify the layer's digests: a reader
-// that stops early never sees the blob's end.
-func OpenTar(l fetch.Layer) (*tar.Reader, io.Closer, error) {
+// Walk does), within the size and ratio bounds of lim (zero fields take
+// the defaults). Closing the returned Closer closes the decompressor and
+// the blob. Unlike Walk, OpenTar does not verify the layer's digests: a
+// reader that stops early never sees the blob's end.
+func OpenTar(l fetch.Layer, lim Limits) (*tar.Reader, io.Closer, error) {
 	rc, err := l.Open()
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening layer: %w", err)
 	}
-	dr, _, err := decompress(bufio.NewReaderSize(rc, 64<<10))
+	stored := &hashCounter{r: rc}
+	dr, _, err := decompress(bufio.NewReaderSize(stored, 64<<10))
 	if err != nil {
 		rc.Close()
 		return nil, nil, err
 	}
-	return tar.NewReader(dr), closers{dr, rc}, nil
+	lim.defaults()
+	return tar.NewReader(&boundedLayer{r: dr, stored: stored, img: &imageBytes{}, lim: &lim}), closers{dr, rc}, nil
 }
 
 // EntryOf describes a tar header as Walk records it: cleaned absolute path,

@@ -160,8 +160,8 @@ type Options struct {
 	// AcceptMember filters the members of nested archives, as Accept does
 	// the files of the layer; nil scans all. e is the outer file.
 	AcceptMember func(layer, entry int, e *Entry, archivePath []string, head []byte) bool
-	// Archives bounds the opening of archives nested in files; its zero
-	// value opens none.
+	// Archives bounds the opening of archives nested in files (its zero
+	// value takes the defaults; MaxDepth < 0 opens none).
 	Archives ArchiveOptions
 	// Binaries says what to do with binary files' content (see IsBinary);
 	// "" is BinaryFull.
@@ -347,7 +347,7 @@ func (b *boundedLayer) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// hashCounter hashes and counts what passes through it.
+// hashCounter hashes (unless h is nil) and counts what passes through it.
 type hashCounter struct {
 	r    io.Reader
 	h    hash.Hash
@@ -358,7 +358,9 @@ type hashCounter struct {
 func (h *hashCounter) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
 	if n > 0 {
-		h.h.Write(p[:n])
+		if h.h != nil {
+			h.h.Write(p[:n])
+		}
 		h.n += int64(n)
 	}
 	return n, err

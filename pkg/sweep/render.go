@@ -1,0 +1,244 @@
+package sweep
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/layerscan/layerscan/pkg/report"
+	"github.com/layerscan/layerscan/pkg/scan"
+	"github.com/layerscan/layerscan/pkg/store"
+)
+
+// Errors of Render.
+var (
+	// ErrNoSweep: the store holds no finished sweep (or not the one asked).
+	ErrNoSweep = errors.New("sweep: no finished sweep in the store")
+	// ErrShardsMissing: shards of the run have not stored their summary.
+	ErrShardsMissing = errors.New("sweep: shards of the run have not finished")
+	// ErrRuleset: the scanner's ruleset is not the run's.
+	ErrRuleset = errors.New("sweep: the scanner's ruleset is not the sweep's")
+)
+
+// RenderOptions say which images of a store Render returns.
+type RenderOptions struct {
+	// Sweep selects a sweep by id; 0 the latest finished sweep of each
+	// registry. Run selects a sharded run by name; "" the latest sweep's
+	// run when that sweep is a shard.
+	Sweep int64
+	Run   string
+	// Repos filters the images by repository; MinSeverity ("" none) and
+	// NewSince (zero: none) filter the findings. A finding kept by
+	// NewSince is marked New.
+	Repos       Patterns
+	MinSeverity string
+	NewSince    time.Time
+	// Wait is how long to wait for a run's shards to finish.
+	Wait time.Duration
+	// Scanner gives the scanner that assembles the images a run's shards
+	// stored unassembled (it must have the run's ruleset); called once,
+	// when one is needed.
+	Scanner func() (*scan.Scanner, string, error)
+}
+
+// Rendered is what Render gives.
+type Rendered struct {
+	Images []*report.Image
+	// Ruleset is the sweep's or the run's.
+	Ruleset string
+	// Run and Shards name the sharded run rendered ("" for a sweep).
+	Run    string
+	Shards int
+	// Failed says, per shard, why the run is incomplete: a shard whose
+	// share had errors.
+	Failed []string
+}
+
+// Render reads the images of the latest sweep (or of opts.Sweep, or of a
+// sharded run) from st, filtered. For a run it checks every shard's stored
+// summary (waiting up to opts.Wait for missing ones), assembles the images
+// a shard stored unassembled from the stored layer results, and writes
+// them back, so that the next Render is quick.
+func Render(ctx context.Context, st store.Store, opts RenderOptions) (*Rendered, error) {
+	sweeps, err := st.Sweeps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	run := opts.Run
+	if run == "" && opts.Sweep == 0 && len(sweeps) > 0 {
+		run = sweeps[0].Run
+	}
+	if run != "" {
+		return renderRun(ctx, st, run, opts)
+	}
+	out := &Rendered{}
+	for _, sw := range sweeps {
+		if !sw.Finished.IsZero() && (opts.Sweep == 0 || sw.ID == opts.Sweep) {
+			out.Ruleset = sw.Ruleset
+			break
+		}
+	}
+	if out.Ruleset == "" {
+		return nil, ErrNoSweep
+	}
+	images, err := st.Images(ctx, store.ImageFilter{Sweep: opts.Sweep})
+	if err != nil {
+		return nil, err
+	}
+	out.Images, err = filterImages(ctx, st, images, opts)
+	return out, err
+}
+
+// renderRun renders a sharded run once every shard has finished.
+func renderRun(ctx context.Context, st store.Store, run string, opts RenderOptions) (*Rendered, error) {
+	deadline := time.Now().Add(opts.Wait)
+	var finished map[int]store.Sweep
+	out := &Rendered{Run: run}
+	for {
+		sweeps, err := st.Sweeps(ctx)
+		if err != nil {
+			return nil, err
+		}
+		finished, out.Shards, out.Ruleset = map[int]store.Sweep{}, 0, ""
+		for _, sw := range sweeps { // newest first
+			if sw.Run != run {
+				continue
+			}
+			out.Shards = max(out.Shards, sw.Shards)
+			if out.Ruleset == "" {
+				out.Ruleset = sw.Ruleset
+			}
+			if _, ok := finished[sw.Shard]; !ok && !sw.Finished.IsZero() {
+				finished[sw.Shard] = sw
+			}
+		}
+		if out.Shards == 0 {
+			return nil, fmt.Errorf("%w: no sweep of run %q", ErrNoSweep, run)
+		}
+		var missing []string
+		for i := range out.Shards {
+			if _, ok := finished[i]; !ok {
+				missing = append(missing, fmt.Sprint(i))
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w: run %s: shard(s) %s of %d have not finished (no summary in the database); run them (again) before the report, or wait with --wait",
+				ErrShardsMissing, run, strings.Join(missing, ", "), out.Shards)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(min(10*time.Second, time.Until(deadline)+time.Millisecond)):
+		}
+	}
+	// The shards' summaries: a shard whose share had errors makes the
+	// report incomplete.
+	for _, i := range slices.Sorted(maps.Keys(finished)) {
+		var s Stats
+		if err := json.Unmarshal(finished[i].Stats, &s); err != nil {
+			out.Failed = append(out.Failed, fmt.Sprintf("shard %d: summary unreadable", i))
+			continue
+		}
+		if s.LayerErrors > 0 || s.Errors > 0 {
+			out.Failed = append(out.Failed, fmt.Sprintf("shard %d: %d layer errors, %d images with errors", i, s.LayerErrors, s.Errors))
+		}
+	}
+	images, err := st.Images(ctx, store.ImageFilter{Run: run})
+	if err != nil {
+		return nil, err
+	}
+	var scanner *scan.Scanner
+	for i, rec := range images {
+		if rec.Report != nil || rec.Meta == nil {
+			continue
+		}
+		if scanner == nil {
+			var ruleset string
+			if scanner, ruleset, err = opts.Scanner(); err != nil {
+				return nil, err
+			}
+			if ruleset != out.Ruleset {
+				return nil, fmt.Errorf("%w: run %s was swept with ruleset %s, these detector flags give %s: give report the sweep's detector flags (--config, --rules …) to assemble its images",
+					ErrRuleset, run, out.Ruleset, ruleset)
+			}
+		}
+		if images[i], err = assembleAndStore(ctx, st, scanner, out.Ruleset, rec); err != nil {
+			return nil, err
+		}
+	}
+	out.Images, err = filterImages(ctx, st, images, opts)
+	return out, err
+}
+
+// assembleAndStore assembles an image a shard stored unassembled and
+// writes its report back (its findings counted as seen by its sweep).
+func assembleAndStore(ctx context.Context, st store.Store, scanner *scan.Scanner, ruleset string, rec store.Image) (store.Image, error) {
+	im, err := AssembleStored(ctx, st, scanner, ruleset, rec, true)
+	if err != nil {
+		return rec, err
+	}
+	b, err := json.Marshal(im)
+	if err != nil {
+		return rec, err
+	}
+	rec.Report, rec.Meta = b, nil
+	if err := st.PutImage(ctx, rec); err != nil {
+		return rec, err
+	}
+	fps := make([]string, 0, len(im.Findings))
+	for _, f := range im.Findings {
+		fps = append(fps, f.Fingerprint)
+	}
+	_, err = st.SeeFindings(ctx, rec.Sweep, time.Now(), fps)
+	return rec, err
+}
+
+// filterImages decodes the stored image reports, filtered by repository,
+// severity and first sighting.
+func filterImages(ctx context.Context, st store.Store, images []store.Image, opts RenderOptions) ([]*report.Image, error) {
+	var firstSeen map[string]time.Time
+	if !opts.NewSince.IsZero() {
+		var err error
+		if firstSeen, err = st.FindingsFirstSeen(ctx); err != nil {
+			return nil, err
+		}
+	}
+	minRank := -1
+	if opts.MinSeverity != "" {
+		minRank = report.SeverityRank(opts.MinSeverity)
+	}
+	out := []*report.Image{}
+	for _, rec := range images {
+		if !opts.Repos.Match(rec.Repo) {
+			continue
+		}
+		var im report.Image
+		if err := json.Unmarshal(rec.Report, &im); err != nil {
+			return nil, fmt.Errorf("%s/%s:%s: stored report unreadable: %w", rec.Registry, rec.Repo, rec.Tag, err)
+		}
+		kept := []report.Finding{}
+		for _, f := range im.Findings {
+			if report.SeverityRank(f.Severity) < minRank {
+				continue
+			}
+			if !opts.NewSince.IsZero() {
+				if at, ok := firstSeen[f.Fingerprint]; !ok || at.Before(opts.NewSince) {
+					continue
+				}
+				f.New = true
+			}
+			kept = append(kept, f)
+		}
+		im.Findings = kept
+		out = append(out, &im)
+	}
+	return out, nil
+}
