@@ -84,4 +84,3 @@ func runHistory(cmd *cobra.Command, opts *scanOptions, ref, baseRef string) erro
 	}
 	return nil
 }
-

@@ -172,6 +172,5 @@ func writeReport(stdout io.Writer, o *scanOptions, rep *report.Report) error {
 		WriteOptions: report.WriteOptions{Table: report.TerminalTable(stdout, o.out.color), Template: o.out.tmpl}})
 }
 
-
 // describeFetchError says in one line why an image could not be opened.
 func describeFetchError(ref string, err error) string { return fetch.Describe(ref, err) }

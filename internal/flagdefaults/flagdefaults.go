@@ -110,7 +110,6 @@ func anyCommandHasFlag(c *cobra.Command, name string) bool {
 	return false
 }
 
-
 // positive is the annotation of a flag whose value must be at least 1.
 const positive = "layerscan/positive"
 

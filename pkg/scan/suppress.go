@@ -3,8 +3,8 @@ package scan
 import (
 	"bufio"
 	"cmp"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
