@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"text/template"
 
 	"github.com/spf13/pflag"
@@ -47,7 +49,10 @@ func (o *outputOptions) format() string {
 
 // validate checks the output and gating flags before anything is fetched.
 func (o *outputOptions) validate(s *scanOptions) (err error) {
-	if o.outs, err = report.ParseOutputs(o.formats, s.output); err != nil {
+	var unknown *report.UnknownFormatError
+	if o.outs, err = report.ParseOutputs(o.formats, s.output); errors.As(err, &unknown) {
+		return usageErr("unknown --format %q: use %s", unknown.Name, strings.Join(report.Formats, ", "))
+	} else if err != nil {
 		return usageErr("--format: %v", err)
 	}
 	for _, out := range o.outs {

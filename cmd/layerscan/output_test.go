@@ -190,7 +190,7 @@ func TestSeveralOutputs(t *testing.T) {
 
 	t.Run("usage errors", func(t *testing.T) {
 		assertUsageError(t, runCLI(t, nil, "--format", "json", "--format", "sarif", lifecycleRef), "same output")
-		assertUsageError(t, runCLI(t, nil, "--format", "xml", lifecycleRef), "--format: unknown format")
+		assertUsageError(t, runCLI(t, nil, "--format", "xml", lifecycleRef), "unknown --format")
 		assertUsageError(t, runCLI(t, nil, "--format", "template", lifecycleRef), "--template")
 		assertUsageError(t, runCLI(t, nil, "--format", "template", "--template", filepath.Join(dir, "none.tmpl"), lifecycleRef), "--template")
 		assertUsageError(t, runCLI(t, nil, "--fail-on", "severe", lifecycleRef), "--fail-on")

@@ -66,6 +66,13 @@ func writeFile(out Output, r *Report, o OutputOptions) (err error) {
 	return Write(f, out.Format, r, wo)
 }
 
+// UnknownFormatError names a format that is not one of Formats.
+type UnknownFormatError struct{ Name string }
+
+func (e *UnknownFormatError) Error() string {
+	return fmt.Sprintf("unknown format %q: use %s", e.Name, strings.Join(Formats, ", "))
+}
+
 // ParseOutputs reads --format values, each FORMAT or FORMAT=FILE (a
 // FORMAT alone goes to mainFile, "" being stdout). Every format must be
 // one of Formats, and at most one may go to the main output.
@@ -76,7 +83,7 @@ func ParseOutputs(values []string, mainFile string) ([]Output, error) {
 		name, file, _ := strings.Cut(v, "=")
 		name = strings.TrimSpace(name)
 		if !slices.Contains(Formats, name) {
-			return nil, fmt.Errorf("unknown format %q: use %s", name, strings.Join(Formats, ", "))
+			return nil, &UnknownFormatError{Name: name}
 		}
 		if file == "" {
 			main++
