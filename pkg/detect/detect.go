@@ -17,8 +17,8 @@ import (
 	"github.com/zricethezav/gitleaks/v8/report"
 )
 
-// Finding is one secret found in a piece of text.
-type Finding struct {
+// Hit is one secret found in a piece of text.
+type Hit struct {
 	RuleID      string
 	Description string
 	// Line and EndLine are 1-based; 0 for a rule that matched only the path.
@@ -165,14 +165,14 @@ func (d *Detector) RuleCount() int { return len(d.gl.Config.Rules) }
 // Scan finds secrets in data, a piece of the file at path whose first byte
 // is on line startLine (1-based). data may be reused once Scan returns.
 // Path-only rules are left to ScanPath.
-func (d *Detector) Scan(path string, data []byte, startLine int) []Finding {
+func (d *Detector) Scan(path string, data []byte, startLine int) []Hit {
 	if len(data) == 0 {
 		return nil
 	}
 	return d.scan(d.fast, path, data, startLine)
 }
 
-func (d *Detector) scan(w *windowed, path string, data []byte, startLine int) []Finding {
+func (d *Detector) scan(w *windowed, path string, data []byte, startLine int) []Hit {
 	raw := unsafe.String(unsafe.SliceData(data), len(data))
 	frag := gldetect.Fragment{Raw: raw, FilePath: path, StartLine: startLine}
 	if w != nil {
@@ -183,7 +183,7 @@ func (d *Detector) scan(w *windowed, path string, data []byte, startLine int) []
 
 // ScanPath runs the rules that match a file's path alone (such as
 // PKCS#12 key stores), whatever its content.
-func (d *Detector) ScanPath(path string) []Finding {
+func (d *Detector) ScanPath(path string) []Hit {
 	if len(d.pathOnly) == 0 {
 		return nil
 	}
@@ -194,17 +194,17 @@ func (d *Detector) ScanPath(path string) []Finding {
 	return fs
 }
 
-func (d *Detector) convert(in []report.Finding, path, data string, pathRules bool) []Finding {
+func (d *Detector) convert(in []report.Finding, path, data string, pathRules bool) []Hit {
 	if len(in) == 0 {
 		return nil
 	}
-	out := make([]Finding, 0, len(in))
+	out := make([]Hit, 0, len(in))
 	for _, f := range in {
 		if d.pathOnly[f.RuleID] != pathRules {
 			continue
 		}
 		tags := f.Tags
-		nf := Finding{
+		nf := Hit{
 			RuleID:      f.RuleID,
 			Description: f.Description,
 			Line:        f.StartLine,
@@ -306,7 +306,7 @@ func newBinaryWindowed(cfg config.Config, depth int) *windowed {
 // ScanBinary checks the printable strings of a binary file (data holds
 // them, one per line) against the high-confidence rules only: in compiled
 // code, loose rules match noise.
-func (d *Detector) ScanBinary(path string, data []byte) []Finding {
+func (d *Detector) ScanBinary(path string, data []byte) []Hit {
 	if len(data) == 0 {
 		return nil
 	}
@@ -314,7 +314,7 @@ func (d *Detector) ScanBinary(path string, data []byte) []Finding {
 	if w == nil {
 		w = d.fast
 	}
-	var out []Finding
+	var out []Hit
 	for _, f := range d.scan(w, path, data, 1) {
 		if highConfidence[f.RuleID] {
 			f.Line = 0

@@ -23,7 +23,7 @@ var hostMaterial = []struct {
 // refine applies what a rule knows beyond its regex: it sets the note and
 // severity, replaces the secret with the part that matters, or drops a
 // match (false).
-func (d *Detector) refine(path, data string, f *Finding) bool {
+func (d *Detector) refine(path, data string, f *Hit) bool {
 	switch f.RuleID {
 	case "private-key":
 		if !hasKeyBody(f.Secret) || !keyBodyShape(f.Secret) {
@@ -260,7 +260,7 @@ func registryOf(data, auth string) string {
 // specific rule also made (generic-secret-assignment yields to any rule): same line, one secret containing the other. A
 // private key inside a service-account file is reported once, as the
 // service-account key.
-func (d *Detector) dropYielding(fs []Finding) []Finding {
+func (d *Detector) dropYielding(fs []Hit) []Hit {
 	if len(fs) < 2 {
 		return fs
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func scanSample(d *Detector, s sample) []Finding {
+func scanSample(d *Detector, s sample) []Hit {
 	if s.text == "" {
 		return d.ScanPath(s.path)
 	}
@@ -60,7 +60,7 @@ func TestRuleSamples(t *testing.T) {
 	}
 }
 
-func findRule(fs []Finding, id string) *Finding {
+func findRule(fs []Hit, id string) *Hit {
 	for i := range fs {
 		if fs[i].RuleID == id {
 			return &fs[i]

@@ -11,8 +11,8 @@ import (
 	"github.com/layerscan/layerscan/pkg/walk"
 )
 
-// Entry is one tar entry of one layer, with what became of it.
-type Entry struct {
+// Listed is one tar entry of one layer, with what became of it.
+type Listed struct {
 	// Layer is the layer's index; Index the entry's position in its tar.
 	Layer, Index int
 	walk.Entry
@@ -38,7 +38,7 @@ type Layer struct {
 	Entries int
 	Bytes   int64
 	// HiddenFiles and HiddenBytes count the layer's regular files that
-	// later layers deleted or overwrote (Entry.Hidden), and their sizes.
+	// later layers deleted or overwrote (Listed.Hidden), and their sizes.
 	HiddenFiles int
 	HiddenBytes int64
 	// Err is set when the layer could not be read to its end: the entries
@@ -49,7 +49,7 @@ type Layer struct {
 // Listing is every entry of an image's layers.
 type Listing struct {
 	// Entries are grouped by layer, base first, in tar order.
-	Entries []Entry
+	Entries []Listed
 	Layers  []Layer
 	// Warnings are oddities seen while reading or replaying the layers.
 	Warnings []string
@@ -84,7 +84,7 @@ func List(ctx context.Context, layers []fetch.Layer, opts Options) (*Listing, er
 			out.Warnings = append(out.Warnings, fmt.Sprintf("layer %d: %s", i, w))
 		}
 		for j, e := range r.Entries {
-			en := Entry{Layer: i, Index: j, Entry: e, Fate: lc.Fate(i, j)}
+			en := Listed{Layer: i, Index: j, Entry: e, Fate: lc.Fate(i, j)}
 			if e.Kind == walk.Regular {
 				en.Aliases = lc.Aliases(i, j)
 				en.Hidden = lc.Hidden(i, j)

@@ -38,7 +38,7 @@ func onlyImage(t testing.TB, src *fetch.Source) *fetch.Image {
 // walkImage reads every layer of img and fails on any layer error; the
 // walker itself checks the stored digest and the diff ID it computes
 // against those fetch reported.
-func walkImage(t testing.TB, img *fetch.Image) []walk.LayerResult {
+func walkImage(t testing.TB, img *fetch.Image) []walk.Result {
 	t.Helper()
 	res, err := walk.Walk(context.Background(), img.Layers, walk.Options{Jobs: 2, Workers: 2},
 		func(context.Context, *walk.Chunk) error { return nil })

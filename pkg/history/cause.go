@@ -81,8 +81,8 @@ func Remediation(c Cause, base *Base) string {
 	return remediations[c]
 }
 
-// Finding is what Classify needs to know of a finding: its own data.
-type Finding struct {
+// Facts is what Classify needs to know of a finding: its own data.
+type Facts struct {
 	// Source is "file", "config" or "history".
 	Source string
 	// Path is the file's path (file findings).
@@ -128,7 +128,7 @@ var (
 // it got there (a secret mount copied out, a COPY/ADD, another step); for
 // history and config findings, what recorded them (a build argument, ENV,
 // LABEL, the instruction text, CMD/ENTRYPOINT/USER).
-func Classify(f Finding) Cause {
+func Classify(f Facts) Cause {
 	if f.InBase {
 		return InheritedFromBase
 	}

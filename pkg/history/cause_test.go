@@ -7,28 +7,28 @@ import (
 
 func TestClassify(t *testing.T) {
 	for _, tc := range []struct {
-		f    Finding
+		f    Facts
 		want Cause
 	}{
-		{Finding{Source: "file", Path: "/app/s.txt", Status: Deleted, InBase: true}, InheritedFromBase},
-		{Finding{Source: "history", Instruction: "ENV A=b", InBase: true}, InheritedFromBase},
-		{Finding{Source: "file", Path: "/app/.git/config", Status: Deleted, Instruction: "COPY dir:x /app/"}, RemovedInLaterLayer},
-		{Finding{Source: "file", Path: "/app/c.env", Status: Overwritten, Instruction: "COPY file:x /app/"}, OverwrittenInLaterLayer},
-		{Finding{Source: "file", Path: "/app/.git/config", Status: Present, Instruction: "COPY dir:x /app/"}, VCSMetadata},
-		{Finding{Source: "file", Path: "/root/.bash_history", Status: Present, Instruction: "RUN x"}, ShellHistory},
-		{Finding{Source: "file", Path: "/root/.docker/config.json", Status: Present, Instruction: "RUN --mount=type=secret,id=s docker login", CreatedBy: "/bin/sh -c --mount=type=secret,id=s docker login"}, CredentialStore},
-		{Finding{Source: "file", Path: "/root/.npmrc", Status: Present, Instruction: "COPY file:x /root/"}, CopiedIntoImage},
-		{Finding{Source: "file", Path: "/app/s.json", Status: Present, Instruction: "RUN cat /run/secrets/s > /app/s.json"}, SecretMountPersisted},
-		{Finding{Source: "file", Path: "/app/s.json", Status: Present, Instruction: "RUN x", CreatedBy: "RUN --mount=type=cache,target=/c --mount=id=s,type=secret x # buildkit"}, SecretMountPersisted},
-		{Finding{Source: "file", Path: "/app/s.txt", Status: Present, Instruction: "ADD https://x /app/"}, CopiedIntoImage},
-		{Finding{Source: "file", Path: "/app/s.txt", Status: Present, Instruction: "RUN echo x > /app/s.txt"}, WrittenByRun},
-		{Finding{Source: "history", Instruction: "RUN make", InBuildArg: true}, BuildArgInHistory},
-		{Finding{Source: "history", Instruction: "ENV K=v"}, EnvInConfig},
-		{Finding{Source: "history", Instruction: "LABEL k=v"}, LabelInConfig},
-		{Finding{Source: "history", Instruction: "RUN curl -u u:p https://x"}, CommandInHistory},
-		{Finding{Source: "config", Field: "Env K"}, EnvInConfig},
-		{Finding{Source: "config", Field: "Labels k"}, LabelInConfig},
-		{Finding{Source: "config", Field: "Cmd"}, CommandInConfig},
+		{Facts{Source: "file", Path: "/app/s.txt", Status: Deleted, InBase: true}, InheritedFromBase},
+		{Facts{Source: "history", Instruction: "ENV A=b", InBase: true}, InheritedFromBase},
+		{Facts{Source: "file", Path: "/app/.git/config", Status: Deleted, Instruction: "COPY dir:x /app/"}, RemovedInLaterLayer},
+		{Facts{Source: "file", Path: "/app/c.env", Status: Overwritten, Instruction: "COPY file:x /app/"}, OverwrittenInLaterLayer},
+		{Facts{Source: "file", Path: "/app/.git/config", Status: Present, Instruction: "COPY dir:x /app/"}, VCSMetadata},
+		{Facts{Source: "file", Path: "/root/.bash_history", Status: Present, Instruction: "RUN x"}, ShellHistory},
+		{Facts{Source: "file", Path: "/root/.docker/config.json", Status: Present, Instruction: "RUN --mount=type=secret,id=s docker login", CreatedBy: "/bin/sh -c --mount=type=secret,id=s docker login"}, CredentialStore},
+		{Facts{Source: "file", Path: "/root/.npmrc", Status: Present, Instruction: "COPY file:x /root/"}, CopiedIntoImage},
+		{Facts{Source: "file", Path: "/app/s.json", Status: Present, Instruction: "RUN cat /run/secrets/s > /app/s.json"}, SecretMountPersisted},
+		{Facts{Source: "file", Path: "/app/s.json", Status: Present, Instruction: "RUN x", CreatedBy: "RUN --mount=type=cache,target=/c --mount=id=s,type=secret x # buildkit"}, SecretMountPersisted},
+		{Facts{Source: "file", Path: "/app/s.txt", Status: Present, Instruction: "ADD https://x /app/"}, CopiedIntoImage},
+		{Facts{Source: "file", Path: "/app/s.txt", Status: Present, Instruction: "RUN echo x > /app/s.txt"}, WrittenByRun},
+		{Facts{Source: "history", Instruction: "RUN make", InBuildArg: true}, BuildArgInHistory},
+		{Facts{Source: "history", Instruction: "ENV K=v"}, EnvInConfig},
+		{Facts{Source: "history", Instruction: "LABEL k=v"}, LabelInConfig},
+		{Facts{Source: "history", Instruction: "RUN curl -u u:p https://x"}, CommandInHistory},
+		{Facts{Source: "config", Field: "Env K"}, EnvInConfig},
+		{Facts{Source: "config", Field: "Labels k"}, LabelInConfig},
+		{Facts{Source: "config", Field: "Cmd"}, CommandInConfig},
 	} {
 		if got := Classify(tc.f); got != tc.want {
 			t.Errorf("%+v: %s, want %s", tc.f, got, tc.want)

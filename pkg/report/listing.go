@@ -36,7 +36,7 @@ func WriteListing(out io.Writer, list *evidence.Listing, o ListingOptions) error
 		}
 		return sanitize.Text(s)
 	}
-	byLayer := make([][]evidence.Entry, len(list.Layers))
+	byLayer := make([][]evidence.Listed, len(list.Layers))
 	for _, e := range list.Entries {
 		if o.Deleted && e.Fate.Status == history.Present {
 			continue

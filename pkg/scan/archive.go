@@ -19,7 +19,7 @@ func memberPath(path string, chain []string) string {
 
 // addIn records findings in a file of a layer or, with a chain, in a
 // member of archives nested in it.
-func (c *collector) addIn(layer, entry int, path string, chain []string, fs []detect.Finding) {
+func (c *collector) addIn(layer, entry int, path string, chain []string, fs []detect.Hit) {
 	if len(fs) == 0 {
 		return
 	}

@@ -25,7 +25,7 @@ func (s *Scanner) Causes(img *fetch.Image, im *report.Image, base *history.Base)
 	}
 	for i := range im.Findings {
 		f := &im.Findings[i]
-		in := history.Finding{Source: f.Source, Path: f.Path, Status: history.Status(f.Status), Field: f.Field,
+		in := history.Facts{Source: f.Source, Path: f.Path, Status: history.Status(f.Status), Field: f.Field,
 			Instruction: f.Layer.Instruction, CreatedBy: f.Layer.CreatedBy}
 		switch f.Source {
 		case "config":

@@ -44,7 +44,7 @@ import (
 // Two comparisons per image: the complete reports (every finding field
 // that reaches the user, as sorted lists; layers, warnings, errors and
 // counters), and every chunk the walk hands over, run through both
-// detectors and compared on every detect.Finding field (column, end line
+// detectors and compared on every detect.Hit field (column, end line
 // and entropy do not reach the report).
 func TestEngineEqualOnImages(t *testing.T) {
 	start := time.Now()
@@ -289,7 +289,7 @@ func (e engines) compareChunks(t *testing.T, img *fetch.Image) (chunks, findings
 		if len(c.ArchivePath) > 0 {
 			p += "!/" + strings.Join(c.ArchivePath, "!/")
 		}
-		var fast, plain []detect.Finding
+		var fast, plain []detect.Hit
 		if c.Strings {
 			fast, plain = e.fastDet.ScanBinary(p, c.Data), e.plainDet.ScanBinary(p, c.Data)
 		} else {
@@ -325,7 +325,7 @@ func (e engines) compareChunks(t *testing.T, img *fetch.Image) (chunks, findings
 
 // detectLines are detector findings, every field, sorted; the secret shown
 // redacted and by hash.
-func detectLines(fs []detect.Finding) []string {
+func detectLines(fs []detect.Hit) []string {
 	out := make([]string, len(fs))
 	for i, f := range fs {
 		h := sha256.Sum256([]byte(f.Secret))

@@ -15,7 +15,7 @@ import (
 // replay walks img and replays its layers, as the scanner does, to check
 // file fates where there are no secrets to report.
 type replay struct {
-	results []walk.LayerResult
+	results []walk.Result
 	lc      *history.Lifecycle
 	infos   []history.LayerInfo
 }

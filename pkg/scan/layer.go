@@ -36,7 +36,7 @@ type LayerResult struct {
 	// Entries are the layer's tar entries in archive order.
 	Entries []walk.Entry `json:"entries"`
 	// Findings are the detector's findings, in no particular order.
-	Findings     []RawFinding       `json:"findings"`
+	Findings     []LayerHit       `json:"findings"`
 	Warnings     []string           `json:"warnings,omitempty"`
 	FileWarnings []walk.FileWarning `json:"file_warnings,omitempty"`
 	// Err is set when the layer could not be read to its end; entries
@@ -51,9 +51,9 @@ type LayerResult struct {
 	Digests map[int]walk.Digests `json:"digests,omitempty"`
 }
 
-// RawFinding is a detector finding in one entry of a layer, before it is
+// LayerHit is a detector finding in one entry of a layer, before it is
 // tied to an image's history.
-type RawFinding struct {
+type LayerHit struct {
 	// Entry is the index of the file among the layer's entries; Path its
 	// path and Chain the members of nested archives inside it.
 	Entry       int      `json:"e"`
@@ -78,7 +78,7 @@ type RawFinding struct {
 }
 
 // fingerprintAt is the finding's fingerprint when reached at path.
-func (r *RawFinding) fingerprintAt(path string) string {
+func (r *LayerHit) fingerprintAt(path string) string {
 	if path == r.Path {
 		return r.Fingerprint
 	}
@@ -140,7 +140,7 @@ func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*Laye
 			Digest: hashString(r.Digest.String()), DiffID: hashString(r.DiffID.String()),
 			StoredBytes: r.StoredBytes, Bytes: r.Bytes, Files: r.Files,
 			Entries:  r.Entries,
-			Findings: []RawFinding{}, Warnings: r.Warnings, FileWarnings: r.FileWarnings,
+			Findings: []LayerHit{}, Warnings: r.Warnings, FileWarnings: r.FileWarnings,
 		}
 		if r.Err != nil {
 			lr.Err = r.Err.Error()
@@ -156,7 +156,7 @@ func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*Laye
 			continue
 		}
 		lr := out[i]
-		rf := RawFinding{
+		rf := LayerHit{
 			Entry: r.entry, Path: r.path, Chain: r.chain, Rule: r.f.RuleID, Description: r.f.Description,
 			Severity: r.f.Severity, Encoding: r.f.Encoding, Note: r.f.Note, Line: r.f.Line,
 			Redacted: detect.Redact(r.f.Secret), Fingerprint: detect.Fingerprint(r.f.RuleID, memberPath(r.path, r.chain), r.f.Secret),
@@ -215,12 +215,12 @@ func (lr *LayerResult) setDigests(entry int, d walk.Digests) {
 
 // errLayer is the result of a layer that could not be scanned at all.
 func errLayer(msg string) *LayerResult {
-	return &LayerResult{Err: msg, Findings: []RawFinding{}}
+	return &LayerResult{Err: msg, Findings: []LayerHit{}}
 }
 
-// ErrLayer makes the result of a layer that could not be read (a sweep
+// FailedLayer makes the result of a layer that could not be read (a sweep
 // whose download failed before the walk started).
-func ErrLayer(err error) *LayerResult {
+func FailedLayer(err error) *LayerResult {
 	if err == nil {
 		err = errors.New("layer not scanned")
 	}

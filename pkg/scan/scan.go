@@ -71,7 +71,7 @@ type raw struct {
 	layer, entry int
 	path         string
 	chain        []string // members of nested archives inside the file at path
-	f            detect.Finding
+	f            detect.Hit
 }
 
 type collector struct {
@@ -85,7 +85,7 @@ type collector struct {
 	digests map[[2]int]walk.Digests
 }
 
-func (c *collector) add(layer, entry int, path string, fs []detect.Finding) {
+func (c *collector) add(layer, entry int, path string, fs []detect.Hit) {
 	if len(fs) == 0 {
 		return
 	}
@@ -276,7 +276,7 @@ func (s *Scanner) findings(results []*LayerResult, layers []report.Layer, lc *hi
 	}
 	seen := map[dedupeKey]bool{}
 	out := []report.Finding{}
-	add := func(layer, entry int, path, linkTo string, f *RawFinding, content [2]int) {
+	add := func(layer, entry int, path, linkTo string, f *LayerHit, content [2]int) {
 		fp := f.fingerprintAt(path)
 		k := dedupeKey{layer, entry, strings.Join(f.Chain, "\x00"), f.Rule, f.Line, fp}
 		if seen[k] || layer < 0 || layer >= len(layers) {
@@ -318,7 +318,7 @@ func (s *Scanner) findings(results []*LayerResult, layers []report.Layer, lc *hi
 
 // rawSecret is the secret of a layer finding as the report shows it; a
 // cached result has only the redacted form.
-func (s *Scanner) rawSecret(f *RawFinding) string {
+func (s *Scanner) rawSecret(f *LayerHit) string {
 	if f.secret == "" {
 		return f.Redacted
 	}

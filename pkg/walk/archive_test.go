@@ -77,7 +77,7 @@ type seen struct {
 
 // walkSeen walks one uncompressed layer and returns every chunk by
 // "path!chain" plus the layer's result.
-func walkSeen(t *testing.T, layer []byte, opts Options) (LayerResult, map[string]seen) {
+func walkSeen(t *testing.T, layer []byte, opts Options) (Result, map[string]seen) {
 	t.Helper()
 	var mu sync.Mutex
 	got := map[string]seen{}
@@ -107,7 +107,7 @@ func archiveOpts() Options {
 	return Options{Archives: ArchiveOptions{MaxDepth: DefaultArchiveDepth}, Binaries: BinaryStrings}
 }
 
-func hasWarning(r LayerResult, path, chain, text string) bool {
+func hasWarning(r Result, path, chain, text string) bool {
 	for _, w := range r.FileWarnings {
 		if w.Path == path && strings.Join(w.ArchivePath, "!") == chain && strings.Contains(w.Message, text) {
 			return true

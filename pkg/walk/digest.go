@@ -16,7 +16,7 @@ import (
 // A file's digests are computed only where they cost nothing extra to
 // keep: by the scanner for a file whose whole content is one chunk and
 // holds a finding (Chunk.Whole), and by the walker while it streams a text
-// file longer than a chunk, or an archive it opens (LayerResult.Digests).
+// file longer than a chunk, or an archive it opens (Result.Digests).
 // Binaries read as strings are not hashed.
 type Digests struct {
 	MD5    string `json:"md5,omitempty"`

@@ -212,8 +212,8 @@ func (o *Options) defaults() {
 	o.Archives.defaults()
 }
 
-// LayerResult is what walking one layer found out.
-type LayerResult struct {
+// Result is what walking one layer found out.
+type Result struct {
 	Index int
 	// Entries are the layer's tar entries in archive order.
 	Entries []Entry
@@ -242,9 +242,9 @@ type LayerResult struct {
 // Walk reads every layer once and hands file content to scan. Per-layer
 // problems land in the LayerResults; the returned error is only for a
 // cancelled context or an error returned by scan.
-func Walk(ctx context.Context, layers []fetch.Layer, opts Options, scan ScanFunc) ([]LayerResult, error) {
+func Walk(ctx context.Context, layers []fetch.Layer, opts Options, scan ScanFunc) ([]Result, error) {
 	opts.defaults()
-	results := make([]LayerResult, len(layers))
+	results := make([]Result, len(layers))
 	pool := &sync.Pool{New: func() any {
 		b := make([]byte, 0, opts.ChunkSize+opts.Overlap)
 		return &b
@@ -300,7 +300,7 @@ type layerWalker struct {
 	pool *sync.Pool
 	out  chan<- *chunkJob
 	ctx  context.Context
-	res  LayerResult
+	res  Result
 	mem  *memBudget
 	img  *imageBytes
 }
@@ -382,8 +382,8 @@ func digester(algo string) (hash.Hash, string, error) {
 	return nil, "", fmt.Errorf("digest algorithm %q is not supported (sha256 and sha512 are): the layer cannot be verified", algo)
 }
 
-func (w *layerWalker) walk(l fetch.Layer) LayerResult {
-	w.res = LayerResult{Index: l.Index}
+func (w *layerWalker) walk(l fetch.Layer) Result {
+	w.res = Result{Index: l.Index}
 	if err := w.read(l); err != nil {
 		w.res.Err = err
 	}

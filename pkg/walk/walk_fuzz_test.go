@@ -19,7 +19,7 @@ import (
 // fuzzWalk walks one layer made of blob and checks the invariants every
 // walk keeps, whatever the bytes: no panic, no hang, entries bounded,
 // chunks within their size, paths absolute and clean.
-func fuzzWalk(t *testing.T, blob []byte, opts Options) LayerResult {
+func fuzzWalk(t *testing.T, blob []byte, opts Options) Result {
 	opts.ChunkSize, opts.Overlap = 4096, 512
 	if opts.MaxEntries == 0 {
 		opts.MaxEntries = 1000

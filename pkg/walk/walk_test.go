@@ -79,7 +79,7 @@ func zst(t testing.TB, b []byte) []byte {
 }
 
 // collect runs Walk and gathers each file's content back from the chunks.
-func collect(t *testing.T, layers []fetch.Layer, opts Options) ([]LayerResult, map[string]string) {
+func collect(t *testing.T, layers []fetch.Layer, opts Options) ([]Result, map[string]string) {
 	t.Helper()
 	var mu sync.Mutex
 	got := map[string]string{}
