@@ -8,6 +8,7 @@ import (
 
 	"github.com/layerscan/layerscan/pkg/evidence"
 	"github.com/layerscan/layerscan/pkg/outfile"
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 func newExtractCmd(opts *scanOptions) *cobra.Command {
@@ -67,11 +68,11 @@ func runExtract(cmd *cobra.Command, opts *scanOptions, ref, path string, layer i
 	if err := p.Extract(cmd.Context(), img.Layers[layer], path, output, force, cmd.OutOrStdout()); err != nil {
 		switch {
 		case errors.Is(err, evidence.ErrNotFound):
-			return usageErr("%s (layerscan ls %s --layer %d lists its files)", oneLine(err.Error()), evidence.ShellQuote(ref), layer)
+			return usageErr("%s (layerscan ls %s --layer %d lists its files)", sanitize.OneLine(err.Error()), evidence.ShellQuote(ref), layer)
 		case errors.Is(err, outfile.ErrExist), errors.Is(err, outfile.ErrSymlink):
 			return usageErr("creating %s: %v", output, err)
 		}
-		return usageErr("extracting %s from layer %d of %s: %s", path, layer, ref, oneLine(err.Error()))
+		return usageErr("extracting %s from layer %d of %s: %s", path, layer, ref, sanitize.OneLine(err.Error()))
 	}
 	if output != "-" {
 		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s from layer %d of %s\n", output, layer, ref)

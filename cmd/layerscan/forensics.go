@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/sanitize"
 	"github.com/layerscan/layerscan/pkg/scan"
 )
 
@@ -15,7 +16,7 @@ func openForensicImage(cmd *cobra.Command, p *scan.Pipeline, ref string) (*fetch
 	src, img, err := p.OpenImage(cmd.Context(), ref)
 	switch {
 	case errors.Is(err, scan.ErrSeveralImages):
-		return nil, nil, usageErr("%s: %s reads one, pick it with --platform os/arch", oneLine(err.Error()), cmd.Name())
+		return nil, nil, usageErr("%s: %s reads one, pick it with --platform os/arch", sanitize.OneLine(err.Error()), cmd.Name())
 	case err != nil:
 		return nil, nil, &exitError{code: exitError2, msg: describeFetchError(ref, err)}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/layerscan/layerscan/pkg/history"
 	"github.com/layerscan/layerscan/pkg/report"
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 func newHistoryCmd(opts *scanOptions) *cobra.Command {
@@ -64,7 +65,7 @@ func runHistory(cmd *cobra.Command, opts *scanOptions, ref, baseRef string) erro
 	}
 	a, err := p.Analyze(cmd.Context(), img)
 	if err != nil {
-		return usageErr("scanning %s: %v", ref, oneLine(err.Error()))
+		return usageErr("scanning %s: %v", ref, sanitize.OneLine(err.Error()))
 	}
 	h := a.History(base)
 	bw := bufio.NewWriter(cmd.OutOrStdout())

@@ -7,6 +7,7 @@ import (
 
 	"github.com/layerscan/layerscan/pkg/history"
 	"github.com/layerscan/layerscan/pkg/report"
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 func newLsCmd(opts *scanOptions) *cobra.Command {
@@ -60,7 +61,7 @@ func runLs(cmd *cobra.Command, opts *scanOptions, ref string, layer int, deleted
 	}
 	list, err := p.List(cmd.Context(), img)
 	if err != nil {
-		return usageErr("listing %s: %v", ref, oneLine(err.Error()))
+		return usageErr("listing %s: %v", ref, sanitize.OneLine(err.Error()))
 	}
 	_, infos, _ := history.Map(img.Config, len(img.Layers))
 	instrs := make([]string, len(infos))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/layerscan/layerscan/internal/profile"
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 func main() {
@@ -69,7 +70,7 @@ func run(ctx context.Context, args []string) int {
 		}
 		return ex.code
 	default:
-		fmt.Fprintln(os.Stderr, "layerscan: "+oneLine(err.Error()))
+		fmt.Fprintln(os.Stderr, "layerscan: "+sanitize.OneLine(err.Error()))
 		return exitError2
 	}
 }

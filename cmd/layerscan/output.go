@@ -11,8 +11,10 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/progress"
 	"github.com/layerscan/layerscan/pkg/report"
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 // outputOptions are the flags about how results are written and gated.
@@ -62,11 +64,11 @@ func (o *outputOptions) validate(s *scanOptions) (err error) {
 	}
 	if o.template != "" {
 		if o.tmpl, err = report.ParseTemplateFile(o.template); err != nil {
-			return usageErr("--template: %s", oneLine(err.Error()))
+			return usageErr("--template: %s", sanitize.OneLine(err.Error()))
 		}
 	}
 	switch {
-	case !slices.Contains(report.Severities, o.failOn):
+	case !detect.ValidSeverity(o.failOn):
 		return usageErr("unknown --fail-on %q: use critical, high, medium, low or info", o.failOn)
 	case s.exitCode < 0 || s.exitCode > 125:
 		return usageErr("--exit-code must be between 0 and 125")

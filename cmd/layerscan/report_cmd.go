@@ -3,13 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/report"
+	"github.com/layerscan/layerscan/pkg/sanitize"
 	"github.com/layerscan/layerscan/pkg/scan"
 	"github.com/layerscan/layerscan/pkg/store/postgres"
 	"github.com/layerscan/layerscan/pkg/sweep"
@@ -63,7 +64,7 @@ func runReportCmd(cmd *cobra.Command, o *scanOptions, ro *reportCmdOptions) erro
 	if err != nil {
 		return usageErr("--repo: %v", err)
 	}
-	if ro.severity != "" && !slices.Contains(report.Severities, ro.severity) {
+	if ro.severity != "" && !detect.ValidSeverity(ro.severity) {
 		return usageErr("unknown --severity %q: use critical, high, medium, low or info", ro.severity)
 	}
 	var cutoff time.Time
@@ -75,7 +76,7 @@ func runReportCmd(cmd *cobra.Command, o *scanOptions, ro *reportCmdOptions) erro
 	ctx := cmd.Context()
 	st, err := sweep.OpenExistingStore(ctx, ro.db)
 	if err != nil {
-		return &exitError{code: exitError2, msg: oneLine(err.Error())}
+		return &exitError{code: exitError2, msg: sanitize.OneLine(err.Error())}
 	}
 	defer st.Close()
 	res, err := sweep.Render(ctx, st, sweep.RenderOptions{Sweep: ro.sweepID, Run: ro.run, Repos: repos, MinSeverity: ro.severity,
@@ -91,11 +92,11 @@ func runReportCmd(cmd *cobra.Command, o *scanOptions, ro *reportCmdOptions) erro
 	case errors.As(err, &ex):
 		return err
 	case errors.Is(err, sweep.ErrNoSweep):
-		return &exitError{code: exitError2, msg: fmt.Sprintf("%s holds no finished sweep yet (run layerscan sweep REGISTRY --db %s): %s", postgres.Redact(ro.db), postgres.Redact(ro.db), oneLine(err.Error()))}
+		return &exitError{code: exitError2, msg: fmt.Sprintf("%s holds no finished sweep yet (run layerscan sweep REGISTRY --db %s): %s", postgres.Redact(ro.db), postgres.Redact(ro.db), sanitize.OneLine(err.Error()))}
 	case errors.Is(err, sweep.ErrRuleset):
-		return usageErr("%s", oneLine(err.Error()))
+		return usageErr("%s", sanitize.OneLine(err.Error()))
 	case err != nil:
-		return &exitError{code: exitError2, msg: oneLine(err.Error())}
+		return &exitError{code: exitError2, msg: sanitize.OneLine(err.Error())}
 	}
 	rep := report.New(report.Tool{Name: "layerscan", Version: toolVersion(), Ruleset: res.Ruleset}, res.Images...)
 	if res.Run != "" {

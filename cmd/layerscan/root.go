@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 
 	"github.com/layerscan/layerscan/internal/buildinfo"
 	"github.com/layerscan/layerscan/internal/flagdefaults"
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 // Exit statuses.
@@ -72,7 +72,7 @@ environment > file.`,
 	root.PersistentFlags().String("config-file", "", "YAML file of flag defaults (default ~/.config/layerscan/config.yaml; LAYERSCAN_CONFIG_FILE)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if err := flagdefaults.Apply(cmd, "LAYERSCAN_"); err != nil {
-			return usageErr("%s", oneLine(err.Error()))
+			return usageErr("%s", sanitize.OneLine(err.Error()))
 		}
 		if err := flagdefaults.Check(cmd); err != nil {
 			return usageErr("%v", err)
@@ -147,9 +147,4 @@ func nArgs(n int, need string) cobra.PositionalArgs {
 		}
 		return nil
 	}
-}
-
-// oneLine keeps an error message on one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

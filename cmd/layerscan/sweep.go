@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 
+	"github.com/layerscan/layerscan/pkg/sanitize"
 	"github.com/layerscan/layerscan/pkg/store"
 	"github.com/layerscan/layerscan/pkg/store/postgres"
 	"github.com/layerscan/layerscan/pkg/sweep"
@@ -85,9 +86,9 @@ func openStore(ctx context.Context, dsn string) (store.Store, error) {
 	s, err := sweep.OpenStore(ctx, dsn)
 	switch {
 	case errors.Is(err, store.ErrNewerSchema):
-		return nil, &exitError{code: exitError2, msg: oneLine(err.Error())}
+		return nil, &exitError{code: exitError2, msg: sanitize.OneLine(err.Error())}
 	case err != nil:
-		return nil, &exitError{code: exitError2, msg: "opening the database: " + oneLine(err.Error())}
+		return nil, &exitError{code: exitError2, msg: "opening the database: " + sanitize.OneLine(err.Error())}
 	}
 	return s, nil
 }
@@ -165,7 +166,7 @@ func runSweep(cmd *cobra.Command, o *scanOptions, so *sweepOptions, registry str
 		if ctx.Err() != nil {
 			return &exitError{code: exitError2, msg: "sweep interrupted; the layers scanned so far are in " + postgres.Redact(so.db) + " and will not be scanned again"}
 		}
-		return &exitError{code: exitError2, msg: oneLine(err.Error())}
+		return &exitError{code: exitError2, msg: sanitize.OneLine(err.Error())}
 	}
 	if logger != nil {
 		res.Log(logger, registry)

@@ -24,7 +24,7 @@ func TestRuleSamples(t *testing.T) {
 			if len(rd.tps) == 0 || len(rd.fps) == 0 {
 				t.Fatalf("rule %s needs true-positive and near-miss samples", id)
 			}
-			if SeverityRank(rd.severity) < 0 {
+			if !ValidSeverity(rd.severity) {
 				t.Fatalf("rule %s: bad severity %q", id, rd.severity)
 			}
 			if rd.rule.Regex != nil || rd.rule.Path != nil {
@@ -122,8 +122,8 @@ func TestSeverities(t *testing.T) {
 		}
 		prev = r
 	}
-	if SeverityRank("bogus") != -1 {
-		t.Error("unknown severity should rank -1")
+	if ValidSeverity("bogus") || SeverityRank("bogus") != SeverityRank("high") {
+		t.Error("an unknown severity is not valid and ranks as high")
 	}
 	d := newDetector(t)
 	fs := d.Scan("/app/.env", []byte("GITHUB_TOKEN="+githubPAT+"\n"), 1)

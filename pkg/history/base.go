@@ -152,7 +152,7 @@ func BaseFromDiffIDs(name, digest string, base, image []v1.Hash, baseHistory int
 	}
 	for i, d := range base {
 		if d.Hex == "" || d != image[i] {
-			return nil, fmt.Errorf("%s is not the base of the image: its layer %d (diff ID %s) differs from the image's (%s)", name, i, short(d.String()), short(image[i].String()))
+			return nil, fmt.Errorf("%s is not the base of the image: its layer %d (diff ID %s) differs from the image's (%s)", name, i, d, image[i])
 		}
 	}
 	b := &Base{Name: name, Digest: digest, Layers: len(base), LastHistoryIndex: -1, Source: BaseFromImage}
@@ -169,11 +169,4 @@ func BaseFromDiffIDs(name, digest string, base, image []v1.Hash, baseHistory int
 		b.LastHistoryIndex = -1
 	}
 	return b, nil
-}
-
-func short(d string) string {
-	if _, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
-		return hex[:12]
-	}
-	return d
 }

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
@@ -89,7 +90,7 @@ type htmlImage struct {
 type htmlCounts [5]int
 
 func (c *htmlCounts) add(sev string) {
-	switch i := 4 - SeverityRank(sev); {
+	switch i := 4 - detect.SeverityRank(sev); {
 	case i >= 0 && i < len(c):
 		c[i]++
 	}
@@ -99,7 +100,7 @@ func (c *htmlCounts) add(sev string) {
 func (c htmlCounts) Cells() []htmlCell {
 	out := make([]htmlCell, len(c))
 	for i, n := range c {
-		out[i] = htmlCell{Severity: Severities[i], N: n}
+		out[i] = htmlCell{Severity: detect.Severities[i], N: n}
 	}
 	return out
 }
@@ -385,7 +386,7 @@ func overviewOf(images []*Image, his []htmlImage, registry string) *htmlOverview
 				continue
 			}
 			a.Findings++
-			if a.Worst == "" || SeverityRank(f.Severity) > SeverityRank(a.Worst) {
+			if a.Worst == "" || detect.SeverityRank(f.Severity) > detect.SeverityRank(a.Worst) {
 				a.Worst = f.Severity
 			}
 		}
@@ -401,8 +402,8 @@ func overviewOf(images []*Image, his []htmlImage, registry string) *htmlOverview
 		if a.Images != b.Images {
 			return a.Images > b.Images
 		}
-		if SeverityRank(a.Worst) != SeverityRank(b.Worst) {
-			return SeverityRank(a.Worst) > SeverityRank(b.Worst)
+		if detect.SeverityRank(a.Worst) != detect.SeverityRank(b.Worst) {
+			return detect.SeverityRank(a.Worst) > detect.SeverityRank(b.Worst)
 		}
 		return a.Findings > b.Findings
 	})

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"text/template"
 
+	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/provenance"
 	"github.com/layerscan/layerscan/pkg/sanitize"
 )
@@ -206,11 +207,11 @@ func (r *Report) FindingCount() int {
 // Failing counts the findings at or above severity min that count for an
 // exit status: every one but the vendor findings --vendor show lists.
 func (r *Report) Failing(min string) int {
-	rank := SeverityRank(min)
+	rank := detect.SeverityRank(min)
 	n := 0
 	for _, im := range r.Images {
 		for _, f := range im.Findings {
-			if !f.Vendor && SeverityRank(f.Severity) >= rank {
+			if !f.Vendor && detect.SeverityRank(f.Severity) >= rank {
 				n++
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
@@ -123,7 +124,7 @@ type sarifLogical struct {
 // SARIFLevel maps a severity to a SARIF level: critical and high are
 // errors, medium a warning, low and info notes.
 func SARIFLevel(severity string) string {
-	switch r := SeverityRank(severity); {
+	switch r := detect.SeverityRank(severity); {
 	case r >= 3:
 		return "error"
 	case r == 2:
@@ -134,7 +135,7 @@ func SARIFLevel(severity string) string {
 
 // securitySeverity is GitHub code scanning's numeric severity of a rule.
 func securitySeverity(severity string) string {
-	return [...]string{"1.0", "3.0", "5.5", "8.0", "9.5"}[SeverityRank(severity)]
+	return [...]string{"1.0", "3.0", "5.5", "8.0", "9.5"}[detect.SeverityRank(severity)]
 }
 
 // WriteSARIF writes the report as a SARIF 2.1.0 log with one run.
@@ -153,7 +154,7 @@ func WriteSARIF(w io.Writer, r *Report) error {
 			if ri.remediation == "" {
 				ri.remediation = f.Remediation
 			}
-			if SeverityRank(f.Severity) > SeverityRank(ri.severity) {
+			if detect.SeverityRank(f.Severity) > detect.SeverityRank(ri.severity) {
 				ri.severity = f.Severity
 			}
 		}

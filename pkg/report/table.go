@@ -311,18 +311,6 @@ func status(f Finding) string {
 	return fmt.Sprintf("%s by layer %d (%s)", f.Status, f.RemovedBy.Index, cut(f.RemovedBy.Instruction, 40))
 }
 
-// Severities lists the severities, most severe first.
-var Severities = []string{"critical", "high", "medium", "low", "info"}
-
-// SeverityRank orders severities: critical 4 … info 0. An empty or
-// unknown severity ranks as high, so that it is never silently ignored.
-func SeverityRank(s string) int {
-	if r := detect.SeverityRank(s); r >= 0 {
-		return r
-	}
-	return 3
-}
-
 // countBy formats "3 high, 1 medium" from the findings.
 func countBy(fs []Finding, key func(Finding) string, order []string) string {
 	counts := map[string]int{}
@@ -348,7 +336,7 @@ func countBy(fs []Finding, key func(Finding) string, order []string) string {
 func summary(im *Image) string {
 	detail := ""
 	if len(im.Findings) > 0 {
-		detail = " (" + countBy(im.Findings, func(f Finding) string { return f.Severity }, Severities) + "; " +
+		detail = " (" + countBy(im.Findings, func(f Finding) string { return f.Severity }, detect.Severities) + "; " +
 			countBy(im.Findings, func(f Finding) string { return f.Status }, []string{"present", "deleted", "overwritten"}) + ")"
 	}
 	vendor := ""

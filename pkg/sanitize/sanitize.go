@@ -18,6 +18,7 @@ package sanitize
 
 import (
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -115,4 +116,12 @@ func utf16Pair(r rune) (rune, rune) {
 func appendEscape(out []byte, r rune) []byte {
 	const hexd = "0123456789abcdef"
 	return append(out, '\\', 'u', hexd[r>>12&0xf], hexd[r>>8&0xf], hexd[r>>4&0xf], hexd[r&0xf])
+}
+
+// OneLine collapses every run of white space, line breaks included, to one
+// space, so that a message (an error wrapping a registry's reply, say)
+// stays on one line of a log or a terminal. It does not make s inert: a
+// writer still passes the result through Text.
+func OneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }

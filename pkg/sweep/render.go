@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/scan"
 	"github.com/layerscan/layerscan/pkg/store"
@@ -213,7 +214,7 @@ func filterImages(ctx context.Context, st store.Store, images []store.Image, opt
 	}
 	minRank := -1
 	if opts.MinSeverity != "" {
-		minRank = report.SeverityRank(opts.MinSeverity)
+		minRank = detect.SeverityRank(opts.MinSeverity)
 	}
 	out := []*report.Image{}
 	for _, rec := range images {
@@ -226,7 +227,7 @@ func filterImages(ctx context.Context, st store.Store, images []store.Image, opt
 		}
 		kept := []report.Finding{}
 		for _, f := range im.Findings {
-			if report.SeverityRank(f.Severity) < minRank {
+			if detect.SeverityRank(f.Severity) < minRank {
 				continue
 			}
 			if !opts.NewSince.IsZero() {

@@ -647,7 +647,7 @@ func (s *sweeper) resolveRepo(ctx context.Context, repo string) ([]*target, int)
 	}
 	all, err := s.tags(ctx, r)
 	if err != nil {
-		return []*target{{repo: repo, ref: r.String(), err: "listing tags: " + oneLine(err)}}, 0
+		return []*target{{repo: repo, ref: r.String(), err: "listing tags: " + sanitize.OneLine(err.Error())}}, 0
 	}
 	sort.Strings(all)
 	var out []*target
@@ -669,10 +669,6 @@ func (s *sweeper) nameOpts() []name.Option {
 	return nil
 }
 
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
-}
-
 // resolveTag reads a tag's manifest: an image, or an index whose platform
 // images are selected by Platform.
 func (s *sweeper) resolveTag(ctx context.Context, r name.Repository, repo, tag string) []*target {
@@ -686,7 +682,7 @@ func (s *sweeper) resolveTag(ctx context.Context, r name.Repository, repo, tag s
 		return err
 	})
 	if err != nil {
-		return fail("fetching the manifest: %s", oneLine(err))
+		return fail("fetching the manifest: %s", sanitize.OneLine(err.Error()))
 	}
 	if desc.Size > fetch.DefaultMaxMetadataSize {
 		return fail("manifest is %d bytes, more than the %d allowed", desc.Size, fetch.DefaultMaxMetadataSize)
@@ -695,17 +691,17 @@ func (s *sweeper) resolveTag(ctx context.Context, r name.Repository, repo, tag s
 	case desc.MediaType.IsIndex():
 		idx, err := desc.ImageIndex()
 		if err != nil {
-			return fail("reading the index: %s", oneLine(err))
+			return fail("reading the index: %s", sanitize.OneLine(err.Error()))
 		}
 		out, err := s.resolveIndex(ctx, ref, repo, tag, idx, 0)
 		if err != nil {
-			return fail("%s", oneLine(err))
+			return fail("%s", sanitize.OneLine(err.Error()))
 		}
 		return out
 	case desc.MediaType.IsImage() || desc.MediaType == "":
 		img, err := desc.Image()
 		if err != nil {
-			return fail("reading the image: %s", oneLine(err))
+			return fail("reading the image: %s", sanitize.OneLine(err.Error()))
 		}
 		if t := s.image(ctx, ref, repo, tag, desc.Digest, img); t != nil {
 			return []*target{t}
@@ -725,7 +721,7 @@ func (s *sweeper) image(ctx context.Context, ref name.Tag, repo, tag string, dig
 		return err
 	})
 	if err != nil {
-		t.err = "reading the manifest: " + oneLine(err)
+		t.err = "reading the manifest: " + sanitize.OneLine(err.Error())
 		return t
 	}
 	if len(m.Layers) > fetch.DefaultMaxLayers {
@@ -738,12 +734,12 @@ func (s *sweeper) image(ctx context.Context, ref name.Tag, repo, tag string, dig
 	}
 	raw, err := s.config(ctx, ref.Context().Digest(m.Config.Digest.String()), m.Config.Digest)
 	if err != nil {
-		t.err = "reading the config: " + oneLine(err)
+		t.err = "reading the config: " + sanitize.OneLine(err.Error())
 		return t
 	}
 	cfg, err := v1.ParseConfigFile(bytes.NewReader(raw))
 	if err != nil {
-		t.err = "parsing the config: " + oneLine(err)
+		t.err = "parsing the config: " + sanitize.OneLine(err.Error())
 		return t
 	}
 	if s.o.Since > 0 && !cfg.Created.IsZero() && cfg.Created.Time.Before(time.Now().Add(-s.o.Since)) {
@@ -769,7 +765,7 @@ func (s *sweeper) image(ctx context.Context, ref name.Tag, repo, tag string, dig
 				return l.Compressed()
 			})
 			if err != nil {
-				return nil, fmt.Errorf("downloading %s: %s", blob, oneLine(err))
+				return nil, fmt.Errorf("downloading %s: %s", blob, sanitize.OneLine(err.Error()))
 			}
 			return &countingBody{ReadCloser: rc, n: &s.layerBytes}, nil
 		}))
@@ -880,7 +876,7 @@ func (s *sweeper) resolveIndex(ctx context.Context, ref name.Tag, repo, tag stri
 			p := platformString(c.Platform)
 			img, err := idx.Image(c.Digest)
 			if err != nil {
-				out = append(out, &target{repo: repo, tag: tag, platform: p, ref: ref.String(), err: fmt.Sprintf("reading %s: %s", c.Digest, oneLine(err))})
+				out = append(out, &target{repo: repo, tag: tag, platform: p, ref: ref.String(), err: fmt.Sprintf("reading %s: %s", c.Digest, sanitize.OneLine(err.Error()))})
 				continue
 			}
 			if t := s.image(ctx, ref, repo, tag, c.Digest, img); t != nil {
