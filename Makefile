@@ -25,10 +25,14 @@ demo: build
 test-deps:
 	@bash scripts/install-test-deps.sh
 
+## lint: gofmt, go vet, go.mod tidy, staticcheck (installed into .cache/bin).
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	@bash scripts/install-staticcheck.sh
+	.cache/bin/staticcheck ./...
 
 ## test: every test, with the real tools (installed when missing). Tests of
 ## data outside the repository (../shared/external-images, or

@@ -39,3 +39,6 @@ if [ ! -f "$bin" ]; then
 fi
 # npm does not run the package's install script: make the binary executable.
 chmod u+x "$bin"
+
+# staticcheck, for make lint.
+bash "$root/scripts/install-staticcheck.sh"

@@ -41,12 +41,12 @@ func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); retur
 // Each bound, crossed through the CLI: a warning or a layer error naming
 // the flag, the other layers scanned.
 func TestBoundFlags(t *testing.T) {
-	secret := rawTar(secretFile("app/first.env", testimage.SecretGitHub))
-	var many []rawEntry
+	secret := testimage.Tar(secretFile("app/first.env", testimage.SecretGitHub))
+	var many []testimage.Entry
 	for i := range 30 {
-		many = append(many, rawEntry{name: fmt.Sprintf("f%d", i), body: "x"})
+		many = append(many, testimage.Entry{Name: fmt.Sprintf("f%d", i), Body: "x", Format: tar.FormatPAX})
 	}
-	deep := rawTar(rawEntry{name: strings.Repeat("d/", 40) + "f", body: "x"})
+	deep := testimage.Tar(testimage.Entry{Name: strings.Repeat("d/", 40) + "f", Body: "x", Format: tar.FormatPAX})
 	_, bomb := zeroTarGz(200 << 20)
 	// The bomb's tar is not kept in memory: its diff_id is left out.
 	bombImg := hostileImage{layers: []hostileLayer{{tar: secret}, {tar: nil, blob: bomb, diffID: "sha256:" + strings.Repeat("0", 64)}}}
@@ -67,11 +67,11 @@ func TestBoundFlags(t *testing.T) {
 		where string // "error", "warning" or "stderr"
 		want  string
 	}{
-		{"max-entries", hostileImage{layers: []hostileLayer{{tar: secret}, {tar: rawTar(many...)}}}, []string{"--max-entries", "10"}, 3, "error", "--max-entries"},
+		{"max-entries", hostileImage{layers: []hostileLayer{{tar: secret}, {tar: testimage.Tar(many...)}}}, []string{"--max-entries", "10"}, 3, "error", "--max-entries"},
 		{"max-path-depth", hostileImage{layers: []hostileLayer{{tar: secret}, {tar: deep}}}, []string{"--max-path-depth", "8"}, 1, "warning", "--max-path-depth"},
 		{"max-path-len", hostileImage{layers: []hostileLayer{{tar: secret}, {tar: deep}}}, []string{"--max-path-len", "20"}, 1, "warning", "--max-path-len"},
-		{"max-layer-size", hostileImage{layers: []hostileLayer{{tar: secret}, {tar: rawTar(many...)}}}, []string{"--max-layer-size", "4096"}, 3, "error", "--max-layer-size"},
-		{"max-image-size", hostileImage{layers: []hostileLayer{{tar: secret}, {tar: rawTar(many...)}}}, []string{"--max-image-size", "20000", "--jobs", "1"}, 3, "error", "--max-image-size"},
+		{"max-layer-size", hostileImage{layers: []hostileLayer{{tar: secret}, {tar: testimage.Tar(many...)}}}, []string{"--max-layer-size", "4096"}, 3, "error", "--max-layer-size"},
+		{"max-image-size", hostileImage{layers: []hostileLayer{{tar: secret}, {tar: testimage.Tar(many...)}}}, []string{"--max-image-size", "20000", "--jobs", "1"}, 3, "error", "--max-image-size"},
 		{"max-layer-ratio (gzip bomb)", bombImg, nil, 3, "error", "--max-layer-ratio"},
 		{"max-history", longHistory, []string{"--max-history", "5"}, 1, "warning", "--max-history"},
 		{"max-layers", manyLayers, []string{"--max-layers", "3"}, 2, "stderr", "more than the 3 allowed"},

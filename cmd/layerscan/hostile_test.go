@@ -21,12 +21,11 @@ import (
 // hostileLayer is one layer of a hand-made OCI layout: what the blob
 // holds, and what the manifest and config claim about it.
 type hostileLayer struct {
-	tar        []byte // the uncompressed tar
-	blob       []byte // stored bytes; default: gzip of tar
-	digest     string // manifest digest; default: of blob
-	diffID     string // config diff_id; default: of tar
-	missing    bool   // the blob is not written
-	rawEntries bool   // blob is tar as is (no gzip)
+	tar     []byte // the uncompressed tar
+	blob    []byte // stored bytes; default: gzip of tar
+	digest  string // manifest digest; default: of blob
+	diffID  string // config diff_id; default: of tar
+	missing bool   // the blob is not written
 }
 
 type hostileImage struct {
@@ -100,51 +99,25 @@ func (h hostileImage) write(t *testing.T) string {
 	return dir
 }
 
-type rawEntry struct {
-	name, body, link string
-	typ              byte
-}
-
-func rawTar(entries ...rawEntry) []byte {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		typ := e.typ
-		if typ == 0 {
-			typ = tar.TypeReg
-		}
-		hdr := &tar.Header{Name: e.name, Typeflag: typ, Linkname: e.link, Mode: 0o644, ModTime: testimage.Epoch, Format: tar.FormatPAX}
-		if typ == tar.TypeReg {
-			hdr.Size = int64(len(e.body))
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			panic(err)
-		}
-		tw.Write([]byte(e.body))
-	}
-	tw.Close()
-	return buf.Bytes()
-}
-
-func secretFile(name, secret string) rawEntry {
-	return rawEntry{name: name, body: "# planted\nTOKEN=" + secret + "\n"}
+func secretFile(name, secret string) testimage.Entry {
+	return testimage.Entry{Name: name, Body: "# planted\nTOKEN=" + secret + "\n", Format: tar.FormatPAX}
 }
 
 func TestHostileImages(t *testing.T) {
-	good0 := rawTar(secretFile("app/first.env", testimage.SecretGitHub))
-	good2 := rawTar(secretFile("app/last.env", testimage.SecretStripe))
-	mid := rawTar(secretFile("app/mid.env", testimage.SecretGitLab), rawEntry{name: "app/pad.txt", body: strings.Repeat("padding\n", 4000)})
+	good0 := testimage.Tar(secretFile("app/first.env", testimage.SecretGitHub))
+	good2 := testimage.Tar(secretFile("app/last.env", testimage.SecretStripe))
+	mid := testimage.Tar(secretFile("app/mid.env", testimage.SecretGitLab), testimage.Entry{Name: "app/pad.txt", Body: strings.Repeat("padding\n", 4000), Format: tar.FormatPAX})
 	// Entry 0 (header and one block of content), then a block that is no
 	// tar header, then a valid entry the walk never reaches.
-	badHeader := append(append([]byte{}, rawTar(secretFile("app/mid.env", testimage.SecretGitLab))[:1024]...), bytes.Repeat([]byte{0x7f}, 512)...)
-	badHeader = append(badHeader, rawTar(rawEntry{name: "after", body: "x"})...)
+	badHeader := append(append([]byte{}, testimage.Tar(secretFile("app/mid.env", testimage.SecretGitLab))[:1024]...), bytes.Repeat([]byte{0x7f}, 512)...)
+	badHeader = append(badHeader, testimage.Tar(testimage.Entry{Name: "after", Body: "x", Format: tar.FormatPAX})...)
 	var noise strings.Builder
 	for i := range 3000 {
 		fmt.Fprintf(&noise, "%x\n", sha256.Sum256([]byte{byte(i), byte(i >> 8)}))
 	}
-	big := rawTar(secretFile("app/mid.env", testimage.SecretGitLab), rawEntry{name: "app/noise.txt", body: noise.String()})
+	big := testimage.Tar(secretFile("app/mid.env", testimage.SecretGitLab), testimage.Entry{Name: "app/noise.txt", Body: noise.String(), Format: tar.FormatPAX})
 	bigGz := gzipped(big)
-	other := rawTar(rawEntry{name: "x", body: "other"})
+	other := testimage.Tar(testimage.Entry{Name: "x", Body: "other", Format: tar.FormatPAX})
 
 	type want struct {
 		code     int
@@ -176,22 +149,22 @@ func TestHostileImages(t *testing.T) {
 		{"fewer history entries than layers", hostileImage{layers: []hostileLayer{{tar: good0}, {tar: mid}, {tar: good2}},
 			history: []map[string]any{{"created_by": "a"}}},
 			want{code: 1, warnings: []string{"history"}, findings: []string{"/app/mid.env"}}},
-		{"symlink and hardlink loops", three(hostileLayer{tar: rawTar(
-			rawEntry{name: "loop/a", link: "b", typ: tar.TypeSymlink}, rawEntry{name: "loop/b", link: "a", typ: tar.TypeSymlink},
-			rawEntry{name: "loop/self", link: "self", typ: tar.TypeSymlink},
-			rawEntry{name: "loop/h1", link: "loop/h2", typ: tar.TypeLink}, rawEntry{name: "loop/h2", link: "loop/h1", typ: tar.TypeLink},
+		{"symlink and hardlink loops", three(hostileLayer{tar: testimage.Tar(
+			testimage.Entry{Name: "loop/a", Linkname: "b", Type: tar.TypeSymlink, Format: tar.FormatPAX}, testimage.Entry{Name: "loop/b", Linkname: "a", Type: tar.TypeSymlink, Format: tar.FormatPAX},
+			testimage.Entry{Name: "loop/self", Linkname: "self", Type: tar.TypeSymlink, Format: tar.FormatPAX},
+			testimage.Entry{Name: "loop/h1", Linkname: "loop/h2", Type: tar.TypeLink, Format: tar.FormatPAX}, testimage.Entry{Name: "loop/h2", Linkname: "loop/h1", Type: tar.TypeLink, Format: tar.FormatPAX},
 			secretFile("app/mid.env", testimage.SecretGitLab))}),
 			want{code: 1, findings: []string{"/app/mid.env"}}},
-		{"dot-dot and absolute names", three(hostileLayer{tar: rawTar(
+		{"dot-dot and absolute names", three(hostileLayer{tar: testimage.Tar(
 			secretFile("../../../etc/escape.env", testimage.SecretGitLab), secretFile("/abs/secret.env", testimage.SecretNPM))}),
 			want{code: 1, warnings: []string{"climbs out of the root", "../../../etc/escape.env"}, findings: []string{"/etc/escape.env", "/abs/secret.env"}}},
-		{"duplicate entries", three(hostileLayer{tar: rawTar(
-			secretFile("app/dup.env", testimage.SecretGitLab), rawEntry{name: "app/dup.env", body: "clean\n"})}),
+		{"duplicate entries", three(hostileLayer{tar: testimage.Tar(
+			secretFile("app/dup.env", testimage.SecretGitLab), testimage.Entry{Name: "app/dup.env", Body: "clean\n", Format: tar.FormatPAX})}),
 			want{code: 1, warnings: []string{"layer 1 has /app/dup.env more than once"}, findings: []string{"/app/dup.env"}}},
-		{"whiteout for a path that never existed", three(hostileLayer{tar: rawTar(
-			rawEntry{name: "nowhere/.wh.ghost", body: ""}, secretFile("app/mid.env", testimage.SecretGitLab))}),
+		{"whiteout for a path that never existed", three(hostileLayer{tar: testimage.Tar(
+			testimage.Entry{Name: "nowhere/.wh.ghost", Body: "", Format: tar.FormatPAX}, secretFile("app/mid.env", testimage.SecretGitLab))}),
 			want{code: 1, warnings: []string{"layer 1: whiteout for /nowhere/ghost"}, findings: []string{"/app/mid.env"}}},
-		{"non-UTF-8 names", three(hostileLayer{tar: rawTar(secretFile("app/caf\xe9-\xff.env", testimage.SecretGitLab))}),
+		{"non-UTF-8 names", three(hostileLayer{tar: testimage.Tar(secretFile("app/caf\xe9-\xff.env", testimage.SecretGitLab))}),
 			want{code: 1, warnings: []string{"not valid UTF-8", `caf\xe9-\xff.env`}, findings: []string{"/app/caf"}}},
 	}
 	for _, c := range cases {

@@ -97,7 +97,7 @@ func checkShownFindings(t *testing.T, got []shownFinding, rep *report.Report, ke
 			{"status", g.Fields["status"], status},
 			{"cause", g.Fields["cause"], f.Cause},
 			{"remediation", g.Fields["remediation"], f.Remediation},
-			{"evidence", g.Fields["evidence"], f.Evidence},
+			{"evidence", g.Fields["evidence"], rep.Images[wantImage[k]].Evidence(f)},
 			{"secret", g.Fields["secret"], f.Secret},
 			{"fingerprint", g.Fields["fingerprint"], f.Fingerprint},
 		} {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/redact"
 )
 
@@ -23,7 +25,7 @@ const (
 )
 
 // encodedSecretsImage: secrets that reach the history and the file names
-// only in encoded form or as a name (issue 15, item 1):
+// only in encoded form or as a name:
 //   - RUN echo BASE64 | base64 -d > /root/.token, BASE64 = base64("token=ghp_…");
 //   - RUN echo HEX | xxd -r -p > /app/aws, HEX = hex of an AWS key id;
 //   - a file named after another AWS key id.
@@ -32,9 +34,9 @@ func encodedSecretsImage(t *testing.T) string {
 	hx := hex.EncodeToString([]byte(inertAWS))
 	return hostileImage{
 		layers: []hostileLayer{
-			{tar: rawTar(rawEntry{name: "root/.token", body: "token=" + inertGitHub + "\n"})},
-			{tar: rawTar(rawEntry{name: "app/aws", body: "AWS_ACCESS_KEY_ID=" + inertAWS + "\n"})},
-			{tar: rawTar(rawEntry{name: "app/" + inertAWS2 + ".txt", body: "aws_access_key_id = " + inertAWS2 + "\n"})},
+			{tar: testimage.Tar(testimage.Entry{Name: "root/.token", Body: "token=" + inertGitHub + "\n", Format: tar.FormatPAX})},
+			{tar: testimage.Tar(testimage.Entry{Name: "app/aws", Body: "AWS_ACCESS_KEY_ID=" + inertAWS + "\n", Format: tar.FormatPAX})},
+			{tar: testimage.Tar(testimage.Entry{Name: "app/" + inertAWS2 + ".txt", Body: "aws_access_key_id = " + inertAWS2 + "\n", Format: tar.FormatPAX})},
 		},
 		history: []map[string]any{
 			{"created_by": "/bin/sh -c echo " + b64 + " | base64 -d > /root/.token"},
@@ -61,7 +63,7 @@ func encodedLeaks(out string) []string {
 }
 
 // TestEncodedSecretsStayHidden: no output, format or command prints a
-// secret through an encoding or a name (issue 15, item 1).
+// secret through an encoding or a name.
 func TestEncodedSecretsStayHidden(t *testing.T) {
 	ref := "oci:" + encodedSecretsImage(t)
 	dir := t.TempDir()
@@ -109,13 +111,13 @@ func TestEncodedSecretsStayHidden(t *testing.T) {
 const controlPath = "app/x\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J\rEVIL\nINJECTED\u202egnp.txt"
 
 // TestOutputsStayInert: strings from the image never reach the output as
-// control characters (issue 15, item 2).
+// control characters.
 func TestOutputsStayInert(t *testing.T) {
 	ref := "oci:" + hostileImage{
 		refName: "evil\x1b[2J\rtag\nX",
 		layers: []hostileLayer{
-			{tar: rawTar(rawEntry{name: controlPath, body: "TOKEN=" + inertGitHub + "\n"})},
-			{tar: rawTar(rawEntry{name: strings.Replace(controlPath, "app/", "app/.wh.", 1)})},
+			{tar: testimage.Tar(testimage.Entry{Name: controlPath, Body: "TOKEN=" + inertGitHub + "\n", Format: tar.FormatPAX})},
+			{tar: testimage.Tar(testimage.Entry{Name: strings.Replace(controlPath, "app/", "app/.wh.", 1), Format: tar.FormatPAX})},
 		},
 		history: []map[string]any{
 			{"created_by": "/bin/sh -c #(nop) COPY file:\x1b]52;c;ZXZpbA==\x07 in /\rEVIL\nINJECTED"},
@@ -162,7 +164,7 @@ func TestOutputsStayInert(t *testing.T) {
 
 // TestOutputFileModes: a report with secrets goes to a 0600 file even
 // when the file existed with another mode; a symbolic link at the output
-// path is refused, or replaced with --force (issue 15, item 3).
+// path is refused, or replaced with --force.
 func TestOutputFileModes(t *testing.T) {
 	ref := "oci:" + encodedSecretsImage(t)
 	dir := t.TempDir()
@@ -210,15 +212,15 @@ func TestOutputFileModes(t *testing.T) {
 // TestLongPathsKeepTheirFates: two paths longer than --max-path-len that
 // share their first 4,096 bytes stay two files — the one a later layer
 // deletes is deleted, the other present — and the extract command a
-// finding carries gets the file out (issue 15, item 8).
+// finding carries gets the file out.
 func TestLongPathsKeepTheirFates(t *testing.T) {
 	dir := "app/" + strings.Repeat("d", 200) + "/"
 	long := dir + strings.Repeat("n", 4200)
 	a, b := long+"-a.env", long+"-b.env"
 	ref := "oci:" + hostileImage{
 		layers: []hostileLayer{
-			{tar: rawTar(rawEntry{name: a, body: "TOKEN=" + inertGitHub + "\n"}, rawEntry{name: b, body: "KEY=" + inertAWS + "\n"})},
-			{tar: rawTar(rawEntry{name: dir + ".wh." + strings.Repeat("n", 4200) + "-a.env"})},
+			{tar: testimage.Tar(testimage.Entry{Name: a, Body: "TOKEN=" + inertGitHub + "\n", Format: tar.FormatPAX}, testimage.Entry{Name: b, Body: "KEY=" + inertAWS + "\n", Format: tar.FormatPAX})},
+			{tar: testimage.Tar(testimage.Entry{Name: dir + ".wh." + strings.Repeat("n", 4200) + "-a.env", Format: tar.FormatPAX})},
 		},
 	}.write(t)
 	rep := scanJSON(t, nil, ref)
@@ -227,7 +229,7 @@ func TestLongPathsKeepTheirFates(t *testing.T) {
 	for _, f := range rep.Images[0].Findings {
 		status[f.Rule] = f.Status
 		if f.Rule == "github-pat" {
-			evidenceA = f.Evidence
+			evidenceA = rep.Images[0].Evidence(f)
 		}
 	}
 	if status["github-pat"] != "deleted" || status["aws-access-token"] != "present" {
@@ -283,12 +285,12 @@ func shellWords(t *testing.T, s string) []string {
 
 // TestLayoutFilesMustBeRegular: a FIFO or a symbolic link (to /dev/zero)
 // among an OCI layout's blobs is an error on that layer, at once; the
-// other layers are scanned (issue 15, item 7).
+// other layers are scanned.
 func TestLayoutFilesMustBeRegular(t *testing.T) {
 	for _, kind := range []string{"fifo", "symlink"} {
 		t.Run(kind, func(t *testing.T) {
-			good := rawTar(rawEntry{name: "app/a.env", body: "TOKEN=" + inertGitHub + "\n"})
-			bad := rawTar(rawEntry{name: "app/b.env", body: "KEY=" + inertAWS + "\n"})
+			good := testimage.Tar(testimage.Entry{Name: "app/a.env", Body: "TOKEN=" + inertGitHub + "\n", Format: tar.FormatPAX})
+			bad := testimage.Tar(testimage.Entry{Name: "app/b.env", Body: "KEY=" + inertAWS + "\n", Format: tar.FormatPAX})
 			dir := hostileImage{layers: []hostileLayer{{tar: good}, {tar: bad}}}.write(t)
 			blob := filepath.Join(dir, "blobs", "sha256", strings.TrimPrefix(digestStr(gzipped(bad)), "sha256:"))
 			os.Remove(blob)

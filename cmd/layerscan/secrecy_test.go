@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"archive/zip"
 	"bytes"
 	"crypto/sha256"
@@ -172,16 +173,16 @@ func bigImage(t *testing.T) string {
 	for i := 0; text.Len() < 150<<20; i++ {
 		fmt.Fprintf(&text, "%x line %d\n", sha256.Sum256([]byte(strconv.Itoa(i))), i)
 	}
-	entries := []rawEntry{{name: "data/big.txt", body: text.String()}}
+	entries := []testimage.Entry{{Name: "data/big.txt", Body: text.String(), Format: tar.FormatPAX}}
 	for j := range 3 {
 		var zb bytes.Buffer
 		zw := zip.NewWriter(&zb)
 		w, _ := zw.CreateHeader(&zip.FileHeader{Name: "blob.txt", Method: zip.Store})
 		w.Write(text.Bytes()[:8<<20])
 		zw.Close()
-		entries = append(entries, rawEntry{name: fmt.Sprintf("lib/a%d.jar", j), body: zb.String()})
+		entries = append(entries, testimage.Entry{Name: fmt.Sprintf("lib/a%d.jar", j), Body: zb.String(), Format: tar.FormatPAX})
 	}
-	tr := rawTar(entries...)
+	tr := testimage.Tar(entries...)
 	return hostileImage{layers: []hostileLayer{{tar: tr}, {tar: tr}}}.write(t)
 }
 

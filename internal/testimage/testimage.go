@@ -41,6 +41,10 @@ type Entry struct {
 	// Mode is the permission bits; 0 means 0644 for files and hard links,
 	// 0755 for directories and 0777 for symlinks.
 	Mode int64
+	// Format forces a tar format (tar.FormatPAX, tar.FormatGNU); the zero
+	// value lets archive/tar pick the first of USTAR, PAX, GNU that can
+	// encode the entry.
+	Format tar.Format
 }
 
 // Tar builds an uncompressed tar stream from entries, in the order given.
@@ -66,6 +70,7 @@ func Tar(entries ...Entry) []byte {
 			ModTime:  Epoch,
 			Uid:      0,
 			Gid:      0,
+			Format:   e.Format,
 		}
 		if hdr.Mode == 0 {
 			switch typ {
@@ -91,6 +96,23 @@ func Tar(entries ...Entry) []byte {
 	}
 	if err := tw.Close(); err != nil {
 		panic(fmt.Sprintf("testimage.Tar: %v", err))
+	}
+	return buf.Bytes()
+}
+
+// TarHeaders builds an uncompressed tar of headers alone, exactly as given
+// (no defaults, no content: sizes must be 0), for tests that need full
+// control of a header. It panics, like [Tar], when one cannot be encoded.
+func TarHeaders(hdrs ...*tar.Header) []byte {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range hdrs {
+		if err := tw.WriteHeader(h); err != nil {
+			panic(fmt.Sprintf("testimage.TarHeaders: header for %q: %v", h.Name, err))
+		}
+	}
+	if err := tw.Close(); err != nil {
+		panic(fmt.Sprintf("testimage.TarHeaders: %v", err))
 	}
 	return buf.Bytes()
 }

@@ -244,9 +244,11 @@ func loadUserConfig(path string) (uc *userConfig, err error) {
 	vc.Extend = config.Extend{}
 	// Allowlists that target rules are attached after the merge (the
 	// rules may be default ones): Translate sees them as global, in order.
-	if vc.AllowList != nil && len(vc.Allowlists) == 0 {
-		vc.Allowlists = append(vc.Allowlists, vc.AllowList)
-		vc.AllowList = nil
+	//lint:ignore SA1019 the [allowlist] table of configs written for gitleaks before v8.25, which --config accepts
+	old := &vc.AllowList
+	if *old != nil && len(vc.Allowlists) == 0 {
+		vc.Allowlists = append(vc.Allowlists, *old)
+		*old = nil
 	}
 	targets := make([][]string, len(vc.Allowlists))
 	for i, a := range vc.Allowlists {

@@ -52,6 +52,13 @@ type Options struct {
 	// on documentation, tests, code and placeholders (precise.go); it
 	// exists to measure what they drop (docs/accuracy.md).
 	NoPrecise bool
+	// KeepGitleaksLog leaves gitleaks' logger as the process has it. By
+	// default New sets gitleaks' package-level logger (logging.Logger, one
+	// for the whole process) to zerolog.Disabled: gitleaks logs at Info to
+	// stderr, and its messages can carry an image's paths and secrets,
+	// unredacted and unsanitised. A program that uses gitleaks itself and
+	// wants its messages sets this and configures logging.Logger.
+	KeepGitleaksLog bool
 }
 
 // Detector scans text for secrets. It is safe for concurrent use.
@@ -70,10 +77,14 @@ type Detector struct {
 	noPrecise bool
 }
 
+// fragment is the text gitleaks v8's Detect takes.
+//
+//lint:ignore SA1019 gitleaks v8's Detect takes this type; v9 replaces it with sources.Fragment
+type fragment = gldetect.Fragment
+
 var quietOnce sync.Once
 
-// quiet turns gitleaks' own logging off: it logs at Info to stderr by
-// default, and its messages can carry paths of the image being scanned.
+// quiet turns gitleaks' own logging off, once (Options.KeepGitleaksLog).
 func quiet() {
 	quietOnce.Do(func() { logging.Logger = logging.Logger.Level(zerolog.Disabled) })
 }
@@ -81,8 +92,14 @@ func quiet() {
 // New builds a Detector: gitleaks' default rules, layerscan's rules
 // (rules.go) and default allowlist (allowlist.toml), and opts.ConfigFile,
 // merged into one gitleaks config and one gitleaks detector.
+//
+// Unless opts.KeepGitleaksLog is set, New disables gitleaks' process-wide
+// logger (see Options.KeepGitleaksLog): a side effect on package state the
+// caller may share.
 func New(opts Options) (*Detector, error) {
-	quiet()
+	if !opts.KeepGitleaksLog {
+		quiet()
+	}
 	cfg, sev, yields, err := buildDefault()
 	if err != nil {
 		return nil, err
@@ -174,7 +191,7 @@ func (d *Detector) Scan(path string, data []byte, startLine int) []Hit {
 
 func (d *Detector) scan(w *windowed, path string, data []byte, startLine int) []Hit {
 	raw := unsafe.String(unsafe.SliceData(data), len(data))
-	frag := gldetect.Fragment{Raw: raw, FilePath: path, StartLine: startLine}
+	frag := fragment{Raw: raw, FilePath: path, StartLine: startLine}
 	if w != nil {
 		return d.convert(w.detect(frag), path, raw, false)
 	}
@@ -187,7 +204,7 @@ func (d *Detector) ScanPath(path string) []Hit {
 	if len(d.pathOnly) == 0 {
 		return nil
 	}
-	fs := d.convert(d.gl.Detect(gldetect.Fragment{Raw: "", FilePath: path}), path, "", true)
+	fs := d.convert(d.gl.Detect(fragment{Raw: "", FilePath: path}), path, "", true)
 	for i := range fs {
 		fs[i].Line, fs[i].EndLine, fs[i].Column = 0, 0, 0
 	}

@@ -533,7 +533,7 @@ func product(a, b []string) ([]string, bool) {
 
 // detect returns exactly what w.full.Detect(frag) returns (up to order),
 // less the findings of path-only rules (which Scan drops).
-func (w *windowed) detect(frag gldetect.Fragment) []report.Finding {
+func (w *windowed) detect(frag fragment) []report.Finding {
 	raw := frag.Raw
 	if raw == "" {
 		return w.full.Detect(frag)

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	gldetect "github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/report"
 )
 
@@ -113,7 +112,7 @@ func TestWindowedEqualsGitleaks(t *testing.T) {
 			t.Fatal(err)
 		}
 		for p, text := range corpus {
-			frag := gldetect.Fragment{Raw: text, FilePath: p, StartLine: 1}
+			frag := fragment{Raw: text, FilePath: p, StartLine: 1}
 			want := findingKeys(d.gl.Detect(frag), d.pathOnly)
 			got := findingKeys(d.fast.detect(frag), d.pathOnly)
 			if !slices.Equal(got, want) {

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	gldetect "github.com/zricethezav/gitleaks/v8/detect"
 )
 
 // unicodeEscape writes every rune of s as \uXXXX.
@@ -91,7 +89,7 @@ func TestDecodeAndHazardsEqualGitleaks(t *testing.T) {
 			lines = append(lines, line)
 		}
 		text := strings.Join(lines, "\n") + "\n"
-		frag := gldetect.Fragment{Raw: text, FilePath: "/app/config.txt", StartLine: 1}
+		frag := fragment{Raw: text, FilePath: "/app/config.txt", StartLine: 1}
 		want := findingKeys(d.gl.Detect(frag), d.pathOnly)
 		got := findingKeys(d.fast.detect(frag), d.pathOnly)
 		if !slices.Equal(got, want) {

@@ -11,17 +11,22 @@ import (
 
 // Command is the shell command that extracts the file at path from layer
 // number layer of the image ref into a file of the current directory named
-// after it:
+// after it, for the platform image named (none when platform is "" or
+// linux/amd64, extract's default):
 //
-//	layerscan extract 'REF' --layer N 'PATH' -o 'FILE'
+//	layerscan extract 'REF' --layer N 'PATH' -o 'FILE' [--platform 'OS/ARCH']
 //
 // Every argument taken from the image is single-quoted, an embedded quote
 // closed, escaped and reopened, so it can be pasted into a POSIX shell as is:
 //
 //	/it's → '/it'\''s'
-func Command(ref string, layer int, p string) string {
-	return "layerscan extract " + ShellQuote(ref) + " --layer " + strconv.Itoa(layer) + " " +
+func Command(ref, platform string, layer int, p string) string {
+	cmd := "layerscan extract " + ShellQuote(ref) + " --layer " + strconv.Itoa(layer) + " " +
 		ShellQuote(p) + " -o " + ShellQuote(outputName(p))
+	if platform != "" && platform != "linux/amd64" {
+		cmd += " --platform " + ShellQuote(platform)
+	}
+	return cmd
 }
 
 // outputName is the file name Command suggests: the path's base name, made

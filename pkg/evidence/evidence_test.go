@@ -164,7 +164,7 @@ func TestCommand(t *testing.T) {
 		{"r", "/", 2, `layerscan extract 'r' --layer 2 '/' -o 'extracted'`},
 		{"r", "/$(rm -rf ~)`x`", 0, "layerscan extract 'r' --layer 0 '/$(rm -rf ~)`x`' -o '$(rm -rf ~)`x`'"},
 	} {
-		if got := evidence.Command(tc.ref, tc.layer, tc.path); got != tc.want {
+		if got := evidence.Command(tc.ref, "", tc.layer, tc.path); got != tc.want {
 			t.Errorf("Command(%q, %d, %q) =\n %s\nwant\n %s", tc.ref, tc.layer, tc.path, got, tc.want)
 		}
 	}

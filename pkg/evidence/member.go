@@ -168,7 +168,7 @@ func copyFromTar(r io.Reader, want string, w io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("reading tar: %w", err)
 		}
-		if strings.TrimPrefix(path.Clean("/"+hdr.Name), "/") == want && (hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA) {
+		if strings.TrimPrefix(path.Clean("/"+hdr.Name), "/") == want && (hdr.Typeflag == tar.TypeReg) {
 			return copyBounded(w, tr)
 		}
 	}

@@ -1,7 +1,6 @@
 package evidence
 
 import (
-	"archive/tar"
 	"archive/zip"
 	"bytes"
 	"context"
@@ -14,22 +13,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/fetch"
 )
-
-func tarOf(t *testing.T, files map[string][]byte, order ...string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	for _, name := range order {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[name]))}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write(files[name])
-	}
-	tw.Close()
-	return b.Bytes()
-}
 
 func TestExtractFromNestedArchives(t *testing.T) {
 	props := []byte("gitlab.token=glpat-Xq8Jk2mVxP3nR7tLw9Zc\n")
@@ -48,16 +34,16 @@ func TestExtractFromNestedArchives(t *testing.T) {
 	zw.Close()
 	var tgz bytes.Buffer
 	gw := gzip.NewWriter(&tgz)
-	gw.Write(tarOf(t, map[string][]byte{"etc/app.env": props}, "etc/app.env"))
+	gw.Write(testimage.Tar(testimage.Entry{Name: "etc/app.env", Body: string(props)}))
 	gw.Close()
 	var gz bytes.Buffer
 	gw = gzip.NewWriter(&gz)
 	gw.Write(props)
 	gw.Close()
 
-	layerTar := tarOf(t, map[string][]byte{
-		"app/app.jar": outer.Bytes(), "app/conf.tar.gz": tgz.Bytes(), "app/notes.txt.gz": gz.Bytes(), "app/odd!name": []byte("bang"),
-	}, "app/app.jar", "app/conf.tar.gz", "app/notes.txt.gz", "app/odd!name")
+	layerTar := testimage.Tar(
+		testimage.Entry{Name: "app/app.jar", Body: outer.String()}, testimage.Entry{Name: "app/conf.tar.gz", Body: tgz.String()},
+		testimage.Entry{Name: "app/notes.txt.gz", Body: gz.String()}, testimage.Entry{Name: "app/odd!name", Body: "bang"})
 	sum := v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(layerTar))}
 	l := fetch.NewLayer(0, sum, sum, int64(len(layerTar)), "", func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layerTar)), nil

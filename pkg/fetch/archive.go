@@ -125,7 +125,7 @@ func (a *archiveIndex) lookup(name string) (archiveEntry, error) {
 			}
 		case tar.TypeLink:
 			name = cleanMember(e.linkname)
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg:
 			return e, nil
 		default:
 			return archiveEntry{}, fmt.Errorf("%s: not a regular file in the archive", name)

@@ -9,8 +9,6 @@ import (
 	"github.com/layerscan/layerscan/pkg/walk"
 )
 
-func repoRoot(testing.TB) string { return testenv.RepoRoot() }
-
 func imagesDir(testing.TB) string { return testenv.ImagesDir() }
 
 func externalDir(t testing.TB) string { return testenv.ExternalImagesDir(t) }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/fetch"
 )
 
@@ -149,7 +150,7 @@ func TestOpenNotAnImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A tar that is not an image at all.
-	someTar := write("other.tar", tarOf(t, map[string]string{"hello.txt": "hi\n"}))
+	someTar := write("other.tar", testimage.Tar(testimage.Entry{Name: "hello.txt", Body: "hi\n"}))
 
 	images := imagesDir(t)
 	tests := []struct {
@@ -257,23 +258,6 @@ func TestOpenBadPlatform(t *testing.T) {
 	}
 }
 
-// tarOf makes an uncompressed tar of regular files.
-func tarOf(t testing.TB, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for name, body := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))}); err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(tw, body)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 type member struct {
 	name               string
 	header, data, size int
@@ -338,7 +322,7 @@ func tarMembers(t testing.TB, ms ...tarMember) []byte {
 // archive is read; links that loop, dangle or point out of the archive
 // give an error naming the layer instead of a hang or a read elsewhere.
 func TestDockerArchiveLayerLinks(t *testing.T) {
-	layer := tarOf(t, map[string]string{"etc/hello": "hi\n"})
+	layer := testimage.Tar(testimage.Entry{Name: "etc/hello", Body: "hi\n"})
 	diffID := fmt.Sprintf("sha256:%x", sha256.Sum256(layer))
 	config := `{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["` + diffID + `","` + diffID + `"]}}`
 	manifest := func(second string) tarMember {

@@ -212,7 +212,7 @@ func TestBadReference(t *testing.T) {
 // TestHostileRegistryBounds: a manifest larger than --max-metadata-size is
 // refused from its Content-Length, and one that runs past it is cut, each
 // after one request; a blob that trickles (never stalling) misses its
-// download deadline (issue 15, item 8).
+// download deadline.
 func TestHostileRegistryBounds(t *testing.T) {
 	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	up := httptest.NewServer(reg)

@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/walk"
 )
@@ -63,18 +64,6 @@ func fuzzLayers(data []byte) [][]*tar.Header {
 		}
 	}
 	return layers
-}
-
-func tarOf(t testing.TB, hdrs []*tar.Header) []byte {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, h := range hdrs {
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatalf("writing %q: %v", h.Name, err)
-		}
-	}
-	tw.Close()
-	return buf.Bytes()
 }
 
 type refOcc struct {
@@ -143,7 +132,7 @@ func referenceApply(layers [][]*tar.Header) map[string]refOcc {
 func walkLayers(t testing.TB, layers [][]*tar.Header) [][]walk.Entry {
 	var fl []fetch.Layer
 	for i, hdrs := range layers {
-		b := tarOf(t, hdrs)
+		b := testimage.TarHeaders(hdrs...)
 		fl = append(fl, fetch.NewLayer(i, v1.Hash{}, v1.Hash{}, int64(len(b)), "", func() (io.ReadCloser, error) {
 			return io.NopCloser(bytes.NewReader(b)), nil
 		}))

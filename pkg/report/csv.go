@@ -40,7 +40,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 				im.Ref, im.Digest, im.Platform, f.Severity, f.Rule, f.Description, f.Source,
 				f.Path, strings.Join(f.ArchivePath, "!"), f.HardlinkTo, f.Field, hist, fmt.Sprint(f.Line),
 				fmt.Sprint(f.Layer.Index), f.Layer.Digest, f.Layer.Instruction, f.Status, removedIdx, removedIns,
-				f.Cause, f.Remediation, f.Encoding, f.Note, f.Secret, f.Fingerprint, f.Evidence,
+				f.Cause, f.Remediation, f.Encoding, f.Note, f.Secret, f.Fingerprint, im.Evidence(f),
 			}
 			var o provenance.Origin
 			if f.Origin != nil {

@@ -82,7 +82,6 @@ func hostileReport() *Report {
 		f.Rule = "rule-" + hostile
 		f.Cause = "cause-" + hostile
 		f.Remediation = hostile
-		f.Evidence = "layerscan extract '" + hostile + "'"
 		f.Secret = hostile
 		f.Note = hostile
 		f.ArchivePath = []string{hostile}
@@ -200,8 +199,7 @@ func sweepReport(n int) *Report {
 			f := Finding{Rule: rule, Description: "A " + rule, Severity: sev, Source: "file", Path: path, Line: 2,
 				Layer:  LayerRef{Index: layer, Digest: im.Layers[layer].Digest, Instruction: im.Layers[layer].Instruction},
 				Status: status, Secret: "ghp_****", Fingerprint: fmt.Sprintf("%x", len(im.Findings)+i*10),
-				Evidence: fmt.Sprintf("layerscan extract '%s' --layer %d '%s' -o 'x'", im.Ref, layer, path),
-				Cause:    cause, Remediation: "Rotate the secret.", New: i%97 == 0}
+				Cause: cause, Remediation: "Rotate the secret.", New: i%97 == 0}
 			if removedBy >= 0 {
 				f.RemovedBy = &Removal{Index: removedBy, Digest: im.Layers[removedBy].Digest, Instruction: im.Layers[removedBy].Instruction}
 			}

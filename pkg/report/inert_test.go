@@ -20,7 +20,7 @@ func evilReport() *Report {
 		Layers: []Layer{{Index: 0, Digest: "sha256:11", CreatedBy: "c", Instruction: "i"}},
 		Findings: []Finding{{Rule: "github-pat", Severity: "high", Source: "file", Path: "p", Line: 1, Status: "deleted",
 			Layer: LayerRef{Index: 0, Digest: "sha256:11", CreatedBy: "c", Instruction: "i"}, RemovedBy: &Removal{Index: 1, Instruction: "r"},
-			Secret: "s", Evidence: "e", ArchivePath: []string{"m"}, HardlinkTo: "h", Note: "n", Field: "f", Cause: "copied-into-image",
+			Secret: "s", ArchivePath: []string{"m"}, HardlinkTo: "h", Note: "n", Field: "f", Cause: "copied-into-image",
 			Remediation: "fix", Origin: &provenance.Origin{Type: "package", Manager: "npm", Name: "n", Version: "v", VerifiedBy: "location"}}},
 		Errors:   []Problem{{Layer: &one, Path: "p", Message: "m"}},
 		Warnings: []Problem{{Message: "w"}},

@@ -48,9 +48,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				extra = append(extra, fmt.Sprintf("- Fix %s: %s", strings.Join(codes, ", "), mdText(fx.text)))
 			}
 			for _, f := range im.Findings {
-				if f.Evidence != "" && f.Status != "present" && !seen["e"+f.Evidence] {
-					seen["e"+f.Evidence] = true
-					extra = append(extra, fmt.Sprintf("- Still extractable: `%s`", mdCode(f.Evidence)))
+				if f.Evidence() != "" && f.Status != "present" && !seen["e"+f.Evidence()] {
+					seen["e"+f.Evidence()] = true
+					extra = append(extra, fmt.Sprintf("- Still extractable: `%s`", mdCode(f.Evidence())))
 				}
 			}
 			if len(extra) > 0 {

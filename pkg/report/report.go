@@ -44,7 +44,11 @@ type Tool struct {
 
 // Image is the result for one platform image.
 type Image struct {
-	Ref          string     `json:"ref"`
+	Ref string `json:"ref"`
+	// Source is the reference exactly as given to layerscan ("oci-archive:
+	// app.tar", "registry.example/app:1"): what reads this image again.
+	// Evidence builds its commands from it.
+	Source       string     `json:"source,omitempty"`
 	Digest       string     `json:"digest"`
 	ConfigDigest string     `json:"config_digest,omitempty"`
 	Platform     string     `json:"platform"`
@@ -130,9 +134,6 @@ type Finding struct {
 	// Secret is redacted ("ghp_****") unless --show-secrets.
 	Secret      string `json:"secret"`
 	Fingerprint string `json:"fingerprint"`
-	// Evidence, for file findings, is the command that extracts the file's
-	// bytes from the layer that holds them.
-	Evidence string `json:"evidence,omitempty"`
 	// ArchivePath is the chain of members inside nested archives, when the
 	// secret is in a file inside an archive at Path ("BOOT-INF/…").
 	ArchivePath []string `json:"archive_path,omitempty"`
@@ -156,7 +157,16 @@ type Finding struct {
 	// the package could not have shipped as an example: listed with
 	// --vendor show, but not counted by --fail-on (docs/rules.md).
 	Vendor bool `json:"vendor,omitempty"`
+
+	// evidence is Image.Evidence of the finding, set in the copy the
+	// writers render (Sanitized) from the exact path, before the path is
+	// made printable.
+	evidence string
 }
+
+// Evidence is the command a template prints as {{.Evidence}}: the
+// finding's Image.Evidence, in the report the writers render.
+func (f Finding) Evidence() string { return f.evidence }
 
 // VendorPackage summarises the findings in one package's files that the
 // default view folds away (--vendor hide).

@@ -16,7 +16,7 @@ func sample() *Report {
 		Schema: Schema,
 		Tool:   Tool{Name: "layerscan", Version: "test", Ruleset: "0123456789abcdef"},
 		Images: []*Image{{
-			Ref: "oci-archive:app.oci.tar:latest", Digest: "sha256:93714a231338dab44910268c156c95261607cd172ed4a0d684632912f5f36b57",
+			Ref: "oci-archive:app.oci.tar:latest", Source: "oci-archive:app.oci.tar", Digest: "sha256:93714a231338dab44910268c156c95261607cd172ed4a0d684632912f5f36b57",
 			ConfigDigest: "sha256:336e77fa97836c86d182d187e6975c8753d9c16b0365507f3f6dc0ebc12e900a", Platform: "linux/amd64",
 			Layers: []Layer{
 				{Index: 0, Digest: "sha256:c7fd49f4d6601b5b7ce9ab51314985b900f9eeb718e3a84211261e1b694948db", DiffID: "sha256:a1", Size: 504, HistoryIndex: 0, CreatedBy: "/bin/sh -c #(nop) COPY file:abc in /app/", Instruction: "COPY file:abc /app/"},
@@ -26,7 +26,7 @@ func sample() *Report {
 				{Rule: "github-pat", Description: "GitHub token", Severity: "high", Source: "file", Path: "/app/deleted.env", Line: 2,
 					Layer:  LayerRef{Index: 0, Digest: "sha256:c7fd49f4d6601b5b7ce9ab51314985b900f9eeb718e3a84211261e1b694948db", Instruction: "COPY file:abc /app/"},
 					Status: "deleted", RemovedBy: &Removal{Index: 1, Instruction: "RUN rm /app/deleted.env"},
-					Secret: "ghp_****", Fingerprint: "fp1", Evidence: "layerscan extract 'oci-archive:app.oci.tar' --layer 0 '/app/deleted.env' -o 'deleted.env'",
+					Secret: "ghp_****", Fingerprint: "fp1",
 					Cause: "removed-in-later-layer", Remediation: "Revoke the token; deleting the file in a later layer does not remove it from the image."},
 				{Rule: "private-key", Description: "Private Key", Severity: "critical", Source: "file", Path: "/app/lib/app.jar", ArchivePath: []string{"BOOT-INF/classes/id_rsa"}, Line: 1,
 					Layer:  LayerRef{Index: 0, Digest: "sha256:c7fd49f4d6601b5b7ce9ab51314985b900f9eeb718e3a84211261e1b694948db", Instruction: "COPY file:abc /app/"},

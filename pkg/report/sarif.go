@@ -268,7 +268,7 @@ func sarifResultOf(im *Image, f Finding, ruleIndex int) sarifResult {
 	setIf("platform", im.Platform)
 	setIf("cause", f.Cause)
 	setIf("remediation", f.Remediation)
-	setIf("evidence", f.Evidence)
+	setIf("evidence", im.Evidence(f))
 	setIf("encoding", f.Encoding)
 	setIf("note", f.Note)
 	setIf("hardlinkTo", f.HardlinkTo)

@@ -14,14 +14,14 @@ import (
 // layerscan's own. pkg/scan redacts a report through it, the writers
 // sanitise a copy (Sanitized).
 func (im *Image) MapStrings(f func(string) string) {
-	im.Ref = f(im.Ref)
+	im.Ref, im.Source = f(im.Ref), f(im.Source)
 	for i := range im.Layers {
 		l := &im.Layers[i]
 		l.CreatedBy, l.Instruction = f(l.CreatedBy), f(l.Instruction)
 	}
 	for i := range im.Findings {
 		fd := &im.Findings[i]
-		fd.Path, fd.Field, fd.HardlinkTo, fd.Note, fd.Evidence = f(fd.Path), f(fd.Field), f(fd.HardlinkTo), f(fd.Note), f(fd.Evidence)
+		fd.Path, fd.Field, fd.HardlinkTo, fd.Note = f(fd.Path), f(fd.Field), f(fd.HardlinkTo), f(fd.Note)
 		fd.Layer.CreatedBy, fd.Layer.Instruction = f(fd.Layer.CreatedBy), f(fd.Layer.Instruction)
 		for j := range fd.ArchivePath {
 			fd.ArchivePath[j] = f(fd.ArchivePath[j])
@@ -82,6 +82,10 @@ func Sanitized(r *Report) *Report {
 	c.Images = make([]*Image, len(r.Images))
 	for i, im := range r.Images {
 		ci := im.clone()
+		for j := range ci.Findings {
+			// The command quotes the exact path; it is inert as it is.
+			ci.Findings[j].evidence = im.Evidence(im.Findings[j])
+		}
 		ci.MapStrings(sanitize.Text)
 		for j := range ci.Findings {
 			ci.Findings[j].Secret = sanitize.Text(ci.Findings[j].Secret)

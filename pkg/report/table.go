@@ -244,9 +244,9 @@ func (t *tableWriter) findings(fs []Finding) {
 	}
 	seen := map[string]bool{}
 	for _, f := range fs {
-		if f.Evidence != "" && f.Status != "present" && !seen[f.Evidence] {
-			seen[f.Evidence] = true
-			t.ew.printf("  still extractable: %s\n", f.Evidence)
+		if f.Evidence() != "" && f.Status != "present" && !seen[f.Evidence()] {
+			seen[f.Evidence()] = true
+			t.ew.printf("  still extractable: %s\n", f.Evidence())
 		}
 	}
 	for _, fx := range remediations(fs) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/scan"
 	"github.com/layerscan/layerscan/pkg/walk"
@@ -54,15 +55,15 @@ func TestArchiveFindings(t *testing.T) {
 		"BOOT-INF/classes/application.properties", props,
 		"BOOT-INF/classes/copy.properties", props,
 		"lib/inner.jar", string(inner))
-	tgz := gzipOf(tarOf(t, file{name: "package/.npmrc", body: "//registry.npmjs.org/:_authToken=" + npmToken + "\n"}))
-	layer0 := tarOf(t,
-		file{name: "app/", typ: tar.TypeDir},
-		file{name: "app/app.jar", body: string(jar)},
-		file{name: "app/pkg.tgz", body: string(tgz)},
-		file{name: "srv/", typ: tar.TypeDir},
-		file{name: "srv/copy.jar", typ: tar.TypeLink, link: "app/app.jar"},
-		file{name: "app/bomb.gz", body: string(gzipOf(make([]byte, 4<<20)))})
-	layer1 := tarOf(t, file{name: "app/.wh.app.jar"})
+	tgz := gzipOf(testimage.Tar(testimage.Entry{Name: "package/.npmrc", Body: "//registry.npmjs.org/:_authToken=" + npmToken + "\n"}))
+	layer0 := testimage.Tar(
+		testimage.Entry{Name: "app/", Type: tar.TypeDir},
+		testimage.Entry{Name: "app/app.jar", Body: string(jar)},
+		testimage.Entry{Name: "app/pkg.tgz", Body: string(tgz)},
+		testimage.Entry{Name: "srv/", Type: tar.TypeDir},
+		testimage.Entry{Name: "srv/copy.jar", Type: tar.TypeLink, Linkname: "app/app.jar"},
+		testimage.Entry{Name: "app/bomb.gz", Body: string(gzipOf(make([]byte, 4<<20)))})
+	layer1 := testimage.Tar(testimage.Entry{Name: "app/.wh.app.jar"})
 	img := memImage(t, []string{"/bin/sh -c #(nop) COPY dir:abc in /", "/bin/sh -c rm /app/app.jar"}, layer0, layer1)
 	rep := scanImage(t, newScanner(t, scan.Options{}), img)
 
@@ -90,8 +91,8 @@ func TestArchiveFindings(t *testing.T) {
 		if k.rule == "github-pat" && f.Line != 2 {
 			t.Errorf("%+v: line %d, want 2", k, f.Line)
 		}
-		if !strings.Contains(f.Evidence, "'/app/") && !strings.Contains(f.Evidence, "'/srv/") {
-			t.Errorf("evidence extracts the outer file: %s", f.Evidence)
+		if e := rep.Evidence(f); !strings.Contains(e, "'/app/") && !strings.Contains(e, "'/srv/") {
+			t.Errorf("evidence extracts the outer file: %s", e)
 		}
 	}
 	if n := len(findingsIn(rep, "/app/app.jar")); n != 3 {
@@ -138,7 +139,7 @@ func TestArchiveMemberPathRules(t *testing.T) {
 		t.Skip("no path-only rule for .p12 in this ruleset")
 	}
 	jar := zipOf(t, "certs/keystore.p12", "\x30\x82\x01\x00binary")
-	img := memImage(t, []string{"COPY"}, tarOf(t, file{name: "app.jar", body: string(jar)}))
+	img := memImage(t, []string{"COPY"}, testimage.Tar(testimage.Entry{Name: "app.jar", Body: string(jar)}))
 	rep := scanImage(t, newScanner(t, scan.Options{}), img)
 	for _, f := range rep.Findings {
 		if f.Path == "/app.jar" && strings.Join(f.ArchivePath, "|") == "certs/keystore.p12" {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/scan"
 	"github.com/layerscan/layerscan/pkg/walk"
 )
@@ -26,10 +27,10 @@ func fakeELF(secret string) string {
 func TestBinaryStrings(t *testing.T) {
 	noise := make([]byte, 1<<20)
 	rand.New(rand.NewSource(42)).Read(noise)
-	img := memImage(t, []string{"COPY"}, tarOf(t,
-		file{name: "usr/local/bin/tool", body: fakeELF(ghpToken)},
-		file{name: "usr/lib/noise.so", body: string(noise)},
-		file{name: "etc/app.conf", body: "token = " + glpat + "\n"}))
+	img := memImage(t, []string{"COPY"}, testimage.Tar(
+		testimage.Entry{Name: "usr/local/bin/tool", Body: fakeELF(ghpToken)},
+		testimage.Entry{Name: "usr/lib/noise.so", Body: string(noise)},
+		testimage.Entry{Name: "etc/app.conf", Body: "token = " + glpat + "\n"}))
 
 	count := func(opts scan.Options) map[string]int {
 		rep := scanImage(t, newScanner(t, opts), img)
@@ -65,7 +66,7 @@ func TestBinaryStringsHighConfidenceOnly(t *testing.T) {
 	// A loose rule's match (generic api key) in a binary is not reported
 	// in strings mode; a stripe key (fixed prefix) is.
 	bin := "\x7fELF\x02\x01\x00\x00" + "\x00api_key = \"Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz\"\x00" + "\x00" + stripeKey + "\x00"
-	img := memImage(t, []string{"COPY"}, tarOf(t, file{name: "bin/app", body: bin}))
+	img := memImage(t, []string{"COPY"}, testimage.Tar(testimage.Entry{Name: "bin/app", Body: bin}))
 	rep := scanImage(t, newScanner(t, scan.Options{}), img)
 	var rules []string
 	for _, f := range rep.Findings {

@@ -24,12 +24,12 @@ func brokenMiddle(t *testing.T, broken func(good fetch.Layer, stored, plain []by
 		"COPY token.env /app/ # buildkit",
 		"RUN /bin/sh -c rm /app/b.env && echo x > /app/c.env # buildkit",
 	},
-		tarOf(t, file{name: "app/a.env", body: envFile("AWS_ACCESS_KEY_ID", testimage.SecretAWS)},
-			file{name: "app/b.env", body: envFile("STRIPE_SECRET_KEY", testimage.SecretStripe)}),
-		tarOf(t, file{name: "app/token.env", body: envFile("GITHUB_TOKEN", testimage.SecretGitHub)}),
-		tarOf(t, file{name: "app/.wh.b.env"}, file{name: "app/c.env", body: envFile("NPM_TOKEN", testimage.SecretNPM)}),
+		testimage.Tar(testimage.Entry{Name: "app/a.env", Body: envFile("AWS_ACCESS_KEY_ID", testimage.SecretAWS)},
+			testimage.Entry{Name: "app/b.env", Body: envFile("STRIPE_SECRET_KEY", testimage.SecretStripe)}),
+		testimage.Tar(testimage.Entry{Name: "app/token.env", Body: envFile("GITHUB_TOKEN", testimage.SecretGitHub)}),
+		testimage.Tar(testimage.Entry{Name: "app/.wh.b.env"}, testimage.Entry{Name: "app/c.env", Body: envFile("NPM_TOKEN", testimage.SecretNPM)}),
 	)
-	plain := tarOf(t, file{name: "app/token.env", body: envFile("GITHUB_TOKEN", testimage.SecretGitHub)})
+	plain := testimage.Tar(testimage.Entry{Name: "app/token.env", Body: envFile("GITHUB_TOKEN", testimage.SecretGitHub)})
 	img.Layers[1] = broken(img.Layers[1], gzipOf(plain), plain)
 	return img
 }

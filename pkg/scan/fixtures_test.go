@@ -133,13 +133,7 @@ func TestFixtureFindings(t *testing.T) {
 				}
 				var all []same
 				for _, rep := range reps {
-					// Evidence names the source (its path), which differs by format.
-					fs := make([]report.Finding, len(rep.Findings))
-					for i, f := range rep.Findings {
-						f.Evidence = ""
-						fs[i] = f
-					}
-					all = append(all, same{rep.Platform, rep.Layers, fs})
+					all = append(all, same{rep.Platform, rep.Layers, rep.Findings})
 				}
 				sort.Slice(all, func(i, j int) bool { return all[i].Platform < all[j].Platform })
 				b, _ := json.MarshalIndent(all, "", " ")

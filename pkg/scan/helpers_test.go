@@ -1,7 +1,6 @@
 package scan_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -110,36 +109,6 @@ func jsonOf(t testing.TB, imgs ...*report.Image) string {
 }
 
 // --- building images in memory ---
-
-type file struct {
-	name, body string
-	typ        byte
-	link       string
-}
-
-func tarOf(t testing.TB, files ...file) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		typ := f.typ
-		if typ == 0 {
-			typ = tar.TypeReg
-		}
-		hdr := &tar.Header{Name: f.name, Typeflag: typ, Linkname: f.link, Mode: 0o644}
-		if typ == tar.TypeReg {
-			hdr.Size = int64(len(f.body))
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(tw, f.body)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 func gzipOf(b []byte) []byte {
 	var buf bytes.Buffer

@@ -45,7 +45,7 @@ func (a *Analysis) History(base *history.Base) *report.History {
 	seen := map[string]bool{}
 	for _, f := range a.Report.Findings {
 		hf := report.HistoryFinding{Rule: f.Rule, Source: f.Source, Path: f.Path, Line: f.Line, Field: f.Field,
-			Status: f.Status, Secret: f.Secret, Cause: f.Cause, Evidence: f.Evidence}
+			Status: f.Status, Secret: f.Secret, Cause: f.Cause, Evidence: a.Report.Evidence(f)}
 		if f.RemovedBy != nil {
 			by := f.RemovedBy.Index
 			hf.RemovedBy = &by

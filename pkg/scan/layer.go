@@ -36,7 +36,7 @@ type LayerResult struct {
 	// Entries are the layer's tar entries in archive order.
 	Entries []walk.Entry `json:"entries"`
 	// Findings are the detector's findings, in no particular order.
-	Findings     []LayerHit       `json:"findings"`
+	Findings     []LayerHit         `json:"findings"`
 	Warnings     []string           `json:"warnings,omitempty"`
 	FileWarnings []walk.FileWarning `json:"file_warnings,omitempty"`
 	// Err is set when the layer could not be read to its end; entries

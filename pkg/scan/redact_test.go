@@ -92,9 +92,9 @@ func TestCreatedByRedacted(t *testing.T) {
 		"|1 DEPLOY_KEY=" + buildArg + " /bin/sh -c rm /app/token.env && echo STRIPE=" + testimage.SecretStripe,
 	}
 	img := memImage(t, createdBy,
-		tarOf(t, file{name: "app/", typ: '5'}, file{name: "app/token.env", body: envFile("GITHUB_TOKEN", testimage.SecretGitHub)}),
-		tarOf(t, file{name: "app/notes.txt", body: "nothing here\n"}),
-		tarOf(t, file{name: "app/.wh.token.env"}),
+		testimage.Tar(testimage.Entry{Name: "app/", Type: '5'}, testimage.Entry{Name: "app/token.env", Body: envFile("GITHUB_TOKEN", testimage.SecretGitHub)}),
+		testimage.Tar(testimage.Entry{Name: "app/notes.txt", Body: "nothing here\n"}),
+		testimage.Tar(testimage.Entry{Name: "app/.wh.token.env"}),
 	)
 	// An ENV step that made no layer, between layers 0 and 1 (history 1).
 	const envStep = "/bin/sh -c #(nop)  ENV SLACK_TOKEN=" + testimage.SecretSlack

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/layerscan/layerscan/pkg/detect"
-	"github.com/layerscan/layerscan/pkg/evidence"
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/history"
 	"github.com/layerscan/layerscan/pkg/provenance"
@@ -29,7 +28,7 @@ type Options struct {
 	MaxFileSize int64
 	// MaxEntries bounds the tar entries of one layer.
 	MaxEntries int
-	// Limits bound decompressed layer sizes and path shapes (issue 9).
+	// Limits bound decompressed layer sizes and path shapes; see docs/security.md.
 	Limits walk.Limits
 	// OnFile, when set, is called (from the layer's own goroutine) for
 	// each file of a layer whose content is scanned: progress display.
@@ -83,17 +82,6 @@ type collector struct {
 	// digests of files with findings, computed from their one whole
 	// chunk, by walk layer index and entry.
 	digests map[[2]int]walk.Digests
-}
-
-func (c *collector) add(layer, entry int, path string, fs []detect.Hit) {
-	if len(fs) == 0 {
-		return
-	}
-	c.mu.Lock()
-	for _, f := range fs {
-		c.findings = append(c.findings, raw{layer: layer, entry: entry, path: path, f: f})
-	}
-	c.mu.Unlock()
 }
 
 // Image scans every layer of img and returns its report. Problems with a
@@ -172,6 +160,7 @@ func (s *Scanner) assemble(img *fetch.Image, results []*LayerResult, stored *Sto
 
 	out := &report.Image{
 		Ref:          img.Ref,
+		Source:       img.Source,
 		Digest:       hashString(img.Digest.String()),
 		ConfigDigest: hashString(img.ConfigDigest.String()),
 		Platform:     img.Platform,
@@ -227,13 +216,6 @@ func (s *Scanner) assemble(img *fetch.Image, results []*LayerResult, stored *Sto
 		out.Warnings = append(out.Warnings, report.Problem{Message: w})
 	}
 	out.Findings = s.findings(results, out.Layers, lc, ix)
-	for i := range out.Findings {
-		f := &out.Findings[i]
-		f.Evidence = evidence.Command(img.Source, f.Layer.Index, f.Path)
-		if img.Platform != "" && img.Platform != "linux/amd64" {
-			f.Evidence += " --platform " + img.Platform
-		}
-	}
 	var meta []report.Finding
 	var metaSecrets []string
 	if stored != nil {

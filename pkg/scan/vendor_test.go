@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/provenance"
 	"github.com/layerscan/layerscan/pkg/report"
@@ -38,17 +39,17 @@ func TestVendorProvenance(t *testing.T) {
 	jarPath := "root/.m2/repository/org/acme/lib/1.0/lib-1.0.jar"
 	edited := "; defaults\n" + looseSecret + "password = Tg8Lq2Zx7VmP\n"
 
-	layer0 := tarOf(t,
-		file{name: "usr/lib/acme/defaults.ini", body: ini},
-		file{name: "usr/lib/acme/big.conf", body: big},
-		file{name: "usr/lib/acme/settings.py", body: settings},
-		file{name: "usr/lib/acme/tests/vectors.py", body: testVector},
-		file{name: "usr/lib/acme/edited.ini", body: ini},
-		file{name: jarPath, body: jar},
+	layer0 := testimage.Tar(
+		testimage.Entry{Name: "usr/lib/acme/defaults.ini", Body: ini},
+		testimage.Entry{Name: "usr/lib/acme/big.conf", Body: big},
+		testimage.Entry{Name: "usr/lib/acme/settings.py", Body: settings},
+		testimage.Entry{Name: "usr/lib/acme/tests/vectors.py", Body: testVector},
+		testimage.Entry{Name: "usr/lib/acme/edited.ini", Body: ini},
+		testimage.Entry{Name: jarPath, Body: jar},
 	)
-	layer1 := tarOf(t,
-		file{name: "app/config.ini", body: ini},
-		file{name: "usr/lib/acme/edited.ini", body: edited},
+	layer1 := testimage.Tar(
+		testimage.Entry{Name: "app/config.ini", Body: ini},
+		testimage.Entry{Name: "usr/lib/acme/edited.ini", Body: edited},
 	)
 	md5sums := ""
 	for _, f := range []struct{ p, b string }{
@@ -57,10 +58,10 @@ func TestVendorProvenance(t *testing.T) {
 	} {
 		md5sums += md5Of(f.b) + "  " + f.p + "\n"
 	}
-	layer2 := tarOf(t,
-		file{name: "var/lib/dpkg/status", body: "Package: acme\nStatus: install ok installed\nVersion: 1.4.2\n\n"},
-		file{name: "var/lib/dpkg/info/acme.md5sums", body: md5sums},
-		file{name: jarPath + ".sha1", body: sha1Of(jar) + "\n"},
+	layer2 := testimage.Tar(
+		testimage.Entry{Name: "var/lib/dpkg/status", Body: "Package: acme\nStatus: install ok installed\nVersion: 1.4.2\n\n"},
+		testimage.Entry{Name: "var/lib/dpkg/info/acme.md5sums", Body: md5sums},
+		testimage.Entry{Name: jarPath + ".sha1", Body: sha1Of(jar) + "\n"},
 	)
 	img := memImage(t, []string{"ADD rootfs.tar /", "COPY app /app", "RUN dpkg --configure -a"}, layer0, layer1, layer2)
 
@@ -145,8 +146,8 @@ func TestVendorProvenance(t *testing.T) {
 // plaintext) gives the same origins.
 func TestVendorCachedLayers(t *testing.T) {
 	ini := "; defaults\n" + looseSecret
-	layer0 := tarOf(t, file{name: "usr/lib/acme/defaults.ini", body: ini}, file{name: "app/config.ini", body: ini})
-	layer1 := tarOf(t, file{name: "var/lib/dpkg/info/acme.md5sums", body: md5Of(ini) + "  usr/lib/acme/defaults.ini\n"})
+	layer0 := testimage.Tar(testimage.Entry{Name: "usr/lib/acme/defaults.ini", Body: ini}, testimage.Entry{Name: "app/config.ini", Body: ini})
+	layer1 := testimage.Tar(testimage.Entry{Name: "var/lib/dpkg/info/acme.md5sums", Body: md5Of(ini) + "  usr/lib/acme/defaults.ini\n"})
 	img := memImage(t, []string{"ADD rootfs.tar /", "RUN dpkg -i acme.deb"}, layer0, layer1)
 	s := newScanner(t, scan.Options{Vendor: scan.VendorShow})
 	results := scanLayersRoundTrip(t, s, img)

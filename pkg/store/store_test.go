@@ -174,13 +174,11 @@ func TestStoreShards(t *testing.T) {
 		}
 		defer s.Close()
 		now := time.Now()
-		var ids []int64
 		for i := range 3 {
 			id, err := s.BeginShard(ctx, "reg", "r", "night-1", i, 3, now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ids = append(ids, id)
 			im := store.Image{Registry: "reg", Repo: "a", Tag: fmt.Sprint("v", i), Platform: "linux/amd64", Digest: "sha256:m", Layers: []string{}, Sweep: id, LastSeen: now}
 			if i == 1 {
 				im.Meta = []byte(`{"pending":true}`)
@@ -295,7 +293,7 @@ func TestStoreMigrationsBothDialects(t *testing.T) {
 }
 
 // TestSQLiteFileIsPrivate: the database and its WAL files are 0600, also
-// when the file existed with a wider mode (issue 15: findings stay the
+// when the file existed with a wider mode (findings stay the
 // user's).
 func TestSQLiteFileIsPrivate(t *testing.T) {
 	dir := t.TempDir()

@@ -158,7 +158,7 @@ func (s *sweeper) pages(ctx context.Context, scopes []string, path string, decod
 			return fmt.Errorf("bad Link header %q: %w", link, err)
 		}
 		if u.Host != resp.Request.URL.Host {
-			return fmt.Errorf("Link header leads to another host: %s", u.Host)
+			return fmt.Errorf("the Link header leads to another host: %s", u.Host)
 		}
 		next = u
 	}

@@ -42,7 +42,7 @@ func sweepOpts(t *testing.T, host string) Options {
 }
 
 // TestSweepNestedIndex: an image behind an index nested in the tag's index
-// is swept with --platform all (issue 15, item 6); an index with nothing
+// is swept with --platform all; an index with nothing
 // but an attestation manifest is an error on that tag, as scan says, not
 // "0 images".
 func TestSweepNestedIndex(t *testing.T) {
@@ -118,7 +118,7 @@ func hostileRegistry(t *testing.T, n int, redirect string) string {
 
 // TestCatalogBounds: a Link that loops back is an error at once, the
 // names read are bounded (--max-names), and a redirect of the catalog to
-// another host is refused (issue 15, items 4 and 8).
+// another host is refused.
 func TestCatalogBounds(t *testing.T) {
 	t.Run("Link loop", func(t *testing.T) {
 		o := sweepOpts(t, hostileRegistry(t, 20000, ""))

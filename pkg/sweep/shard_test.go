@@ -31,7 +31,7 @@ func TestShardOfCoversEveryKeyOnce(t *testing.T) {
 			}
 		}
 	}
-	if ShardOf("sha256:abc", 4) != ShardOf("sha256:abc", 4) {
+	if a, b := ShardOf("sha256:abc", 4), ShardOf("sha256:abc", 4); a != b {
 		t.Error("not deterministic")
 	}
 }

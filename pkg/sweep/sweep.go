@@ -394,9 +394,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				return nil, err
 			}
 			im.Ref = t.img.Ref
-			for i := range im.Findings {
-				im.Findings[i].Evidence = strings.ReplaceAll(im.Findings[i].Evidence, a.source, t.img.Source)
-			}
+			im.Source = t.img.Source
 		default:
 			imStart := time.Now()
 			results := make([]*scan.LayerResult, len(t.img.Layers))

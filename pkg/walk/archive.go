@@ -337,7 +337,7 @@ func (w *layerWalker) readArchiveTar(a *archive, tr *tar.Reader) error {
 			return a.bound("more than %d entries (--archive-max-entries); the rest was not scanned", o.MaxEntries)
 		}
 		switch hdr.Typeflag {
-		case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+		case tar.TypeReg, tar.TypeGNUSparse:
 		default:
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	dsbzip2 "github.com/dsnet/compress/bzip2"
 	ulxz "github.com/ulikunitz/xz"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/fetch"
 )
 
@@ -123,20 +124,20 @@ func TestNestedArchivesAllFormats(t *testing.T) {
 		zipEntry{name: "BOOT-INF/classes/application.properties", body: props},
 		zipEntry{name: "BOOT-INF/lib/", body: ""},
 		zipEntry{name: "lib/inner.jar", body: string(inner), store: true})
-	tarball := makeTar(t, tarEntry{name: "pkg/.env", body: props})
-	layer := makeTar(t,
-		tarEntry{name: "app/app.jar", body: string(jar)},
-		tarEntry{name: "app/bundle.tar", body: string(tarball)},
-		tarEntry{name: "app/bundle.tar.gz", body: string(gz(t, tarball))},
-		tarEntry{name: "app/bundle.tgz", body: string(zst(t, tarball))}, // name says gzip, magic says zstd: magic wins
-		tarEntry{name: "app/bundle.tar.zst", body: string(zst(t, tarball))},
-		tarEntry{name: "app/bundle.tar.bz2", body: string(bz2(t, tarball))},
-		tarEntry{name: "app/bundle.tar.xz", body: string(xzOf(t, tarball))},
-		tarEntry{name: "app/notes.txt.gz", body: string(gz(t, []byte(props)))},
-		tarEntry{name: "app/notes.txt.xz", body: string(xzOf(t, []byte(props)))},
-		tarEntry{name: "app/fake.zip", body: props},                // the name alone is not enough
-		tarEntry{name: "app/zip-named.txt", body: string(inner)},   // nor the magic alone
-		tarEntry{name: "app/app.jar.gz", body: string(gz(t, jar))}, // gzip around a jar
+	tarball := testimage.Tar(testimage.Entry{Name: "pkg/.env", Body: props})
+	layer := testimage.Tar(
+		testimage.Entry{Name: "app/app.jar", Body: string(jar)},
+		testimage.Entry{Name: "app/bundle.tar", Body: string(tarball)},
+		testimage.Entry{Name: "app/bundle.tar.gz", Body: string(gz(t, tarball))},
+		testimage.Entry{Name: "app/bundle.tgz", Body: string(zst(t, tarball))}, // name says gzip, magic says zstd: magic wins
+		testimage.Entry{Name: "app/bundle.tar.zst", Body: string(zst(t, tarball))},
+		testimage.Entry{Name: "app/bundle.tar.bz2", Body: string(bz2(t, tarball))},
+		testimage.Entry{Name: "app/bundle.tar.xz", Body: string(xzOf(t, tarball))},
+		testimage.Entry{Name: "app/notes.txt.gz", Body: string(gz(t, []byte(props)))},
+		testimage.Entry{Name: "app/notes.txt.xz", Body: string(xzOf(t, []byte(props)))},
+		testimage.Entry{Name: "app/fake.zip", Body: props},                // the name alone is not enough
+		testimage.Entry{Name: "app/zip-named.txt", Body: string(inner)},   // nor the magic alone
+		testimage.Entry{Name: "app/app.jar.gz", Body: string(gz(t, jar))}, // gzip around a jar
 	)
 	res, got := walkSeen(t, layer, archiveOpts())
 	want := []string{
@@ -182,7 +183,7 @@ func TestArchiveDepthBound(t *testing.T) {
 		z = makeZip(t, zipEntry{name: "lib/l.jar", body: string(z)})
 	}
 	// app.jar → lib/l.jar → lib/l.jar → lib/l.jar → deep.properties: 4 deep.
-	layer := makeTar(t, tarEntry{name: "app.jar", body: string(z)})
+	layer := testimage.Tar(testimage.Entry{Name: "app.jar", Body: string(z)})
 	res, got := walkSeen(t, layer, archiveOpts())
 	if _, ok := got["/app.jar!lib/l.jar!lib/l.jar!lib/l.jar!deep.properties"]; ok {
 		t.Error("read deeper than --archive-depth 3")
@@ -207,11 +208,11 @@ func TestArchiveEntrySizeBound(t *testing.T) {
 	big := strings.Repeat("x", 5000) + "\n"
 	small := "token=" + ghp + "\n"
 	z := makeZip(t, zipEntry{name: "big.txt", body: big}, zipEntry{name: "small.txt", body: small})
-	tb := makeTar(t, tarEntry{name: "big.txt", body: big}, tarEntry{name: "small.txt", body: small})
-	layer := makeTar(t,
-		tarEntry{name: "a.zip", body: string(z)},
-		tarEntry{name: "a.tgz", body: string(gz(t, tb))},
-		tarEntry{name: "big.txt.gz", body: string(gz(t, []byte(big)))})
+	tb := testimage.Tar(testimage.Entry{Name: "big.txt", Body: big}, testimage.Entry{Name: "small.txt", Body: small})
+	layer := testimage.Tar(
+		testimage.Entry{Name: "a.zip", Body: string(z)},
+		testimage.Entry{Name: "a.tgz", Body: string(gz(t, tb))},
+		testimage.Entry{Name: "big.txt.gz", Body: string(gz(t, []byte(big)))})
 	opts := archiveOpts()
 	opts.Archives.MaxEntrySize = 4096
 	res, got := walkSeen(t, layer, opts)
@@ -233,17 +234,17 @@ func TestArchiveEntrySizeBound(t *testing.T) {
 
 func TestArchiveTotalSizeBound(t *testing.T) {
 	var entries []zipEntry
-	var tentries []tarEntry
+	var tentries []testimage.Entry
 	for i := range 10 {
 		name := string(rune('a'+i)) + ".txt"
 		body := strings.Repeat("y", 1000) + "\n"
 		entries = append(entries, zipEntry{name: name, body: body})
-		tentries = append(tentries, tarEntry{name: name, body: body})
+		tentries = append(tentries, testimage.Entry{Name: name, Body: body})
 	}
-	layer := makeTar(t,
-		tarEntry{name: "t.zip", body: string(makeZip(t, entries...))},
-		tarEntry{name: "t.tar.gz", body: string(gz(t, makeTar(t, tentries...)))},
-		tarEntry{name: "after.txt", body: "still here\n"})
+	layer := testimage.Tar(
+		testimage.Entry{Name: "t.zip", Body: string(makeZip(t, entries...))},
+		testimage.Entry{Name: "t.tar.gz", Body: string(gz(t, testimage.Tar(tentries...)))},
+		testimage.Entry{Name: "after.txt", Body: "still here\n"})
 	opts := archiveOpts()
 	opts.Archives.MaxTotalSize = 4500
 	res, got := walkSeen(t, layer, opts)
@@ -267,12 +268,12 @@ func TestArchiveRatioBound(t *testing.T) {
 	// 8 MiB of zeros: a gzip/zip bomb in miniature (ratio ~1000).
 	zeros := make([]byte, 8<<20)
 	z := makeZip(t, zipEntry{name: "zeros.bin", body: string(zeros)}, zipEntry{name: "ok.txt", body: "ok=" + ghp + "\n"})
-	layer := makeTar(t,
-		tarEntry{name: "bomb.zip", body: string(z)},
-		tarEntry{name: "bomb.gz", body: string(gz(t, zeros))},
-		tarEntry{name: "bomb.tar.zst", body: string(zst(t, makeTar(t, tarEntry{name: "zeros", body: string(zeros)})))},
+	layer := testimage.Tar(
+		testimage.Entry{Name: "bomb.zip", Body: string(z)},
+		testimage.Entry{Name: "bomb.gz", Body: string(gz(t, zeros))},
+		testimage.Entry{Name: "bomb.tar.zst", Body: string(zst(t, testimage.Tar(testimage.Entry{Name: "zeros", Body: string(zeros)})))},
 		// Small, very repetitive files are under the 1 MiB floor.
-		tarEntry{name: "small.gz", body: string(gz(t, []byte(strings.Repeat("a", 100000))))})
+		testimage.Entry{Name: "small.gz", Body: string(gz(t, []byte(strings.Repeat("a", 100000))))})
 	res, got := walkSeen(t, layer, archiveOpts())
 	if _, ok := got["/bomb.zip!zeros.bin"]; ok || !hasWarning(res, "/bomb.zip", "zeros.bin", "--archive-max-ratio") {
 		t.Errorf("zip bomb: %+v", res.FileWarnings)
@@ -293,7 +294,7 @@ func TestArchiveEntryCountBound(t *testing.T) {
 	for i := range 20 {
 		entries = append(entries, zipEntry{name: strings.Repeat("d/", i) + "f.txt", body: "x\n"})
 	}
-	layer := makeTar(t, tarEntry{name: "many.jar", body: string(makeZip(t, entries...))})
+	layer := testimage.Tar(testimage.Entry{Name: "many.jar", Body: string(makeZip(t, entries...))})
 	opts := archiveOpts()
 	opts.Archives.MaxEntries = 5
 	res, got := walkSeen(t, layer, opts)
@@ -304,7 +305,7 @@ func TestArchiveEntryCountBound(t *testing.T) {
 
 func TestZipSpooledToUnlinkedTempFile(t *testing.T) {
 	props := "token=" + ghp + "\n"
-	layer := makeTar(t, tarEntry{name: "app.war", body: string(makeZip(t, zipEntry{name: "WEB-INF/web.properties", body: props}))})
+	layer := testimage.Tar(testimage.Entry{Name: "app.war", Body: string(makeZip(t, zipEntry{name: "WEB-INF/web.properties", body: props}))})
 	dir := t.TempDir()
 	opts := archiveOpts()
 	opts.Archives.Memory = -1 // nothing in memory: always spool
@@ -326,11 +327,11 @@ func TestZipSpooledToUnlinkedTempFile(t *testing.T) {
 
 func TestCorruptArchiveIsAWarning(t *testing.T) {
 	z := makeZip(t, zipEntry{name: "a.txt", body: strings.Repeat("secret stuff\n", 100)})
-	trunc := gz(t, makeTar(t, tarEntry{name: "a.txt", body: strings.Repeat("abc\n", 10000)}))
-	layer := makeTar(t,
-		tarEntry{name: "broken.jar", body: string(z[:len(z)-30])},
-		tarEntry{name: "broken.tgz", body: string(trunc[:len(trunc)/2])},
-		tarEntry{name: "after.txt", body: "fine\n"})
+	trunc := gz(t, testimage.Tar(testimage.Entry{Name: "a.txt", Body: strings.Repeat("abc\n", 10000)}))
+	layer := testimage.Tar(
+		testimage.Entry{Name: "broken.jar", Body: string(z[:len(z)-30])},
+		testimage.Entry{Name: "broken.tgz", Body: string(trunc[:len(trunc)/2])},
+		testimage.Entry{Name: "after.txt", Body: "fine\n"})
 	res, got := walkSeen(t, layer, archiveOpts())
 	if !hasWarning(res, "/broken.jar", "", "could not be read") || !hasWarning(res, "/broken.tgz", "", "") {
 		t.Errorf("warnings: %+v", res.FileWarnings)
@@ -341,7 +342,7 @@ func TestCorruptArchiveIsAWarning(t *testing.T) {
 }
 
 func TestArchiveMembersAccept(t *testing.T) {
-	layer := makeTar(t, tarEntry{name: "a.jar", body: string(makeZip(t, zipEntry{name: "keep.txt", body: "k\n"}, zipEntry{name: "drop.txt", body: "d\n"}))})
+	layer := testimage.Tar(testimage.Entry{Name: "a.jar", Body: string(makeZip(t, zipEntry{name: "keep.txt", body: "k\n"}, zipEntry{name: "drop.txt", body: "d\n"}))})
 	opts := archiveOpts()
 	var chains []string
 	opts.AcceptMember = func(_, _ int, e *Entry, chain []string, head []byte) bool {

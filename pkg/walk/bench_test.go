@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/fetch"
 )
 
@@ -13,12 +14,12 @@ import (
 // 16 MB uncompressed) into chunks, without a detector: decompression, tar,
 // hashing and hand-off.
 func BenchmarkWalk(b *testing.B) {
-	var entries []tarEntry
+	var entries []testimage.Entry
 	line := strings.Repeat("some configuration text = value; ", 3) + "\n"
 	for i := range 2000 {
-		entries = append(entries, tarEntry{name: fmt.Sprintf("usr/share/doc/pkg%d/README", i), body: strings.Repeat(line, 80)})
+		entries = append(entries, testimage.Entry{Name: fmt.Sprintf("usr/share/doc/pkg%d/README", i), Body: strings.Repeat(line, 80)})
 	}
-	plain := makeTar(b, entries...)
+	plain := testimage.Tar(entries...)
 	stored := gz(b, plain)
 	l := layerOf(0, stored, plain)
 	b.SetBytes(int64(len(plain)))

@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/fetch"
 )
 
@@ -129,7 +130,7 @@ func TestBigFileStreamed(t *testing.T) {
 
 func TestMaxFileSize(t *testing.T) {
 	body := strings.Repeat("0123456789\n", 1000) // 11,000 bytes
-	layer := makeTar(t, tarEntry{name: "a.txt", body: body}, tarEntry{name: "b.txt.gz", body: string(gz(t, []byte(body)))})
+	layer := testimage.Tar(testimage.Entry{Name: "a.txt", Body: body}, testimage.Entry{Name: "b.txt.gz", Body: string(gz(t, []byte(body)))})
 	opts := archiveOpts()
 	opts.MaxFileSize = 5000
 	opts.ChunkSize = 4096

@@ -5,6 +5,8 @@ import (
 	"math/rand"
 	"strings"
 	"testing"
+
+	"github.com/layerscan/layerscan/internal/testimage"
 )
 
 func fakeELF(secret string) string {
@@ -51,7 +53,7 @@ func TestBinaryModes(t *testing.T) {
 	elf := fakeELF(ghp)
 	noise := make([]byte, 200000)
 	rand.New(rand.NewSource(1)).Read(noise)
-	layer := makeTar(t, tarEntry{name: "usr/bin/app", body: elf}, tarEntry{name: "noise.bin", body: string(noise)}, tarEntry{name: "t.txt", body: "text\n"})
+	layer := testimage.Tar(testimage.Entry{Name: "usr/bin/app", Body: elf}, testimage.Entry{Name: "noise.bin", Body: string(noise)}, testimage.Entry{Name: "t.txt", Body: "text\n"})
 
 	opts := Options{Binaries: BinaryStrings}
 	_, got := walkSeen(t, layer, opts)

@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/fetch"
 )
 
@@ -76,7 +77,7 @@ func TestLayerBombs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds 1 GiB of bombs")
 	}
-	good := makeTar(t, tarEntry{name: "ok.env", body: "TOKEN=second\n"})
+	good := testimage.Tar(testimage.Entry{Name: "ok.env", Body: "TOKEN=second\n"})
 	for comp, b := range bombLayers(t) {
 		t.Run(comp, func(t *testing.T) {
 			res, got := collect(t, []fetch.Layer{storedLayer(0, b), layerOf(1, good, good)}, Options{Binaries: BinarySkip})
@@ -106,7 +107,7 @@ func keys(m map[string]string) []string {
 }
 
 func TestLayerSizeBounds(t *testing.T) {
-	big := makeTar(t, tarEntry{name: "a", body: strings.Repeat("x", 200<<10)})
+	big := testimage.Tar(testimage.Entry{Name: "a", Body: strings.Repeat("x", 200<<10)})
 	t.Run("max-layer-size", func(t *testing.T) {
 		res, _ := collect(t, []fetch.Layer{layerOf(0, big, big)}, Options{Limits: Limits{MaxLayerSize: 100 << 10}})
 		if err := res[0].Err; !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "--max-layer-size") {
@@ -134,7 +135,7 @@ func TestLayerSizeBounds(t *testing.T) {
 func TestPathBounds(t *testing.T) {
 	deep := strings.Repeat("d/", 300) + "f"
 	long := strings.Repeat("n", 5000)
-	b := makeTarPAX(t, deep, long, "ok")
+	b := testimage.Tar(testimage.Entry{Name: deep, Body: "x", Format: tar.FormatPAX}, testimage.Entry{Name: long, Body: "x", Format: tar.FormatPAX}, testimage.Entry{Name: "ok", Body: "x", Format: tar.FormatPAX})
 	res, _ := collect(t, []fetch.Layer{layerOf(0, b, b)}, Options{})
 	r := res[0]
 	if r.Err != nil {
@@ -161,25 +162,12 @@ func TestPathBounds(t *testing.T) {
 	}
 }
 
-func makeTarPAX(t *testing.T, names ...string) []byte {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, n := range names {
-		if err := tw.WriteHeader(&tar.Header{Name: n, Typeflag: tar.TypeReg, Size: 1, Mode: 0o644, Format: tar.FormatPAX}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write([]byte("x"))
-	}
-	tw.Close()
-	return buf.Bytes()
-}
-
 func TestMaxEntriesBound(t *testing.T) {
-	var es []tarEntry
+	var es []testimage.Entry
 	for i := range 50 {
-		es = append(es, tarEntry{name: "f" + strconv.Itoa(i), body: "x"})
+		es = append(es, testimage.Entry{Name: "f" + strconv.Itoa(i), Body: "x"})
 	}
-	b := makeTar(t, es...)
+	b := testimage.Tar(es...)
 	res, _ := collect(t, []fetch.Layer{layerOf(0, b, b)}, Options{MaxEntries: 10})
 	if err := res[0].Err; err == nil || !strings.Contains(err.Error(), "--max-entries") || len(res[0].Entries) != 10 {
 		t.Fatalf("err %v, %d entries", err, len(res[0].Entries))
@@ -190,7 +178,7 @@ func TestMaxEntriesBound(t *testing.T) {
 // most ChunkSize+Overlap bytes: line length never sets memory use.
 func TestLongLineIsChunked(t *testing.T) {
 	line := bytes.Repeat([]byte("A"), 40<<20)
-	b := makeTar(t, tarEntry{name: "one-line.txt", body: string(line)})
+	b := testimage.Tar(testimage.Entry{Name: "one-line.txt", Body: string(line)})
 	var mu sync.Mutex
 	largest, total := 0, 0
 	_, err := Walk(context.Background(), []fetch.Layer{layerOf(0, b, b)}, Options{}, func(_ context.Context, c *Chunk) error {
@@ -238,7 +226,7 @@ func BenchmarkBomb(b *testing.B) {
 	tw.WriteHeader(&tar.Header{Name: "app/bomb.tar.gz", Typeflag: tar.TypeReg, Size: int64(len(gzBomb)), Mode: 0o644})
 	tw.Write(gzBomb)
 	tw.Close()
-	line := makeTar(b, tarEntry{name: "line.txt", body: strings.Repeat("B", 40<<20)})
+	line := testimage.Tar(testimage.Entry{Name: "line.txt", Body: strings.Repeat("B", 40<<20)})
 	b.ResetTimer()
 	for range b.N {
 		ls := []fetch.Layer{storedLayer(0, layers["gzip"]), storedLayer(1, layers["zstd"]),
@@ -257,13 +245,13 @@ func BenchmarkBomb(b *testing.B) {
 
 // TestPathBytesBounded: a layer of many long names stops at the path-bytes
 // bound, naming it; the image bound catches the same layer listed several
-// times; a layer within both is read (issue 15, item 5).
+// times; a layer within both is read.
 func TestPathBytesBounded(t *testing.T) {
-	var entries []tarEntry
+	var entries []testimage.Entry
 	for i := range 400 {
-		entries = append(entries, tarEntry{name: fmt.Sprintf("d/%04d-%s", i, strings.Repeat("n", 2000)), body: "x"})
+		entries = append(entries, testimage.Entry{Name: fmt.Sprintf("d/%04d-%s", i, strings.Repeat("n", 2000)), Body: "x"})
 	}
-	long := makeTar(t, entries...)
+	long := testimage.Tar(entries...)
 	res, _ := collect(t, []fetch.Layer{layerOf(0, long, long)}, Options{Limits: Limits{MaxPathBytes: 256 << 10}})
 	if res[0].Err == nil || !strings.Contains(res[0].Err.Error(), "--max-path-bytes") || len(res[0].Entries) > 130 {
 		t.Errorf("layer: err %v, %d entries kept", res[0].Err, len(res[0].Entries))

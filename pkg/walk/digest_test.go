@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/fetch"
 )
 
@@ -52,11 +53,11 @@ func TestDigests(t *testing.T) {
 	w, _ := zw.Create("a.properties")
 	w.Write([]byte("x=1\n"))
 	zw.Close()
-	tarball := makeTar(t,
-		tarEntry{name: "small.txt", body: small},
-		tarEntry{name: "long.txt", body: long},
-		tarEntry{name: "lib.jar", body: zbuf.String()},
-		tarEntry{name: "bin", body: "\x7fELF" + long},
+	tarball := testimage.Tar(
+		testimage.Entry{Name: "small.txt", Body: small},
+		testimage.Entry{Name: "long.txt", Body: long},
+		testimage.Entry{Name: "lib.jar", Body: zbuf.String()},
+		testimage.Entry{Name: "bin", Body: "\x7fELF" + long},
 	)
 	opts := Options{ChunkSize: 64 << 10, Binaries: BinaryStrings, Archives: ArchiveOptions{MaxDepth: 1}}
 	whole, digests := walkDigests(t, tarball, opts)
@@ -77,7 +78,7 @@ func TestDigests(t *testing.T) {
 	}
 
 	opts.MaxFileSize = 100 << 10
-	whole, digests = walkDigests(t, makeTar(t, tarEntry{name: "cut.txt", body: long + long}), opts)
+	whole, digests = walkDigests(t, testimage.Tar(testimage.Entry{Name: "cut.txt", Body: long + long}), opts)
 	if _, ok := digests["/cut.txt"]; ok || whole["/cut.txt"] {
 		t.Errorf("a file cut by MaxFileSize got digests %v / whole %v", digests, whole)
 	}
@@ -87,7 +88,7 @@ func TestDigests(t *testing.T) {
 // too; one larger than MaxCaptureSize is only scanned, with a warning.
 func TestCapture(t *testing.T) {
 	db := "Package: x\nVersion: 1\n"
-	tarball := makeTar(t, tarEntry{name: "var/lib/dpkg/status", body: db}, tarEntry{name: "big.db", body: strings.Repeat("x", 5000)})
+	tarball := testimage.Tar(testimage.Entry{Name: "var/lib/dpkg/status", Body: db}, testimage.Entry{Name: "big.db", Body: strings.Repeat("x", 5000)})
 	var mu sync.Mutex
 	captured := map[string]string{}
 	scanned := map[string]int{}
@@ -118,9 +119,9 @@ func TestCapture(t *testing.T) {
 
 // TestSHA512Verified: a layer whose digest is sha512 is verified like a
 // sha256 one (a tampered blob is an error); an algorithm that cannot be
-// verified is an error, never a pass (issue 15, item 8).
+// verified is an error, never a pass.
 func TestSHA512Verified(t *testing.T) {
-	tarball := makeTar(t, tarEntry{name: "a.txt", body: "hello\n"})
+	tarball := testimage.Tar(testimage.Entry{Name: "a.txt", Body: "hello\n"})
 	sum := sha512.Sum512(tarball)
 	good := v1.Hash{Algorithm: "sha512", Hex: hex.EncodeToString(sum[:])}
 	tampered := append([]byte(nil), tarball...)

@@ -82,7 +82,7 @@ func classify(hdr *tar.Header) (Entry, string) {
 		e.Kind, e.Target, e.Size = Whiteout, path.Join(dir, strings.TrimPrefix(base, WhiteoutPrefix)), 0
 	default:
 		switch hdr.Typeflag {
-		case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
+		case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont:
 			e.Kind = Regular
 		case tar.TypeDir:
 			e.Kind, e.Size = Dir, 0

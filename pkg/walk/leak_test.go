@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/fetch"
 )
 
@@ -24,7 +25,7 @@ func TestWalkLeavesNoGoroutines(t *testing.T) {
 	w, _ := zw.Create("a.properties")
 	io.WriteString(w, strings.Repeat("password=x\n", 10000))
 	zw.Close()
-	big := makeTar(t, tarEntry{name: "big.txt", body: strings.Repeat("line\n", 1<<20)}, tarEntry{name: "lib/x.jar", body: zb.String()})
+	big := testimage.Tar(testimage.Entry{Name: "big.txt", Body: strings.Repeat("line\n", 1<<20)}, testimage.Entry{Name: "lib/x.jar", Body: zb.String()})
 	broken := gz(t, big)[:1000]
 	layers := func() []fetch.Layer {
 		return []fetch.Layer{layerOf(0, big, big), layerOf(1, broken, big), layerOf(2, gz(t, big), big), layerOf(3, zst(t, big), big)}

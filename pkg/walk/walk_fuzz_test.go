@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/fetch"
 )
 
@@ -54,14 +55,14 @@ func fuzzWalk(t *testing.T, blob []byte, opts Options) Result {
 // FuzzWalkLayer feeds arbitrary bytes to the layer walker as a layer blob
 // (tar, gzip or zstd by magic).
 func FuzzWalkLayer(f *testing.F) {
-	f.Add(makeTar(f, tarEntry{name: "a", body: "x"}, tarEntry{name: "d/", typ: tar.TypeDir},
-		tarEntry{name: "d/.wh.a", body: ""}, tarEntry{name: "l", link: "../../etc", typ: tar.TypeSymlink},
-		tarEntry{name: "h", link: "a", typ: tar.TypeLink}))
-	f.Add(gz(f, makeTar(f, tarEntry{name: "x/y/z", body: strings.Repeat("line\n", 100)})))
-	f.Add(zst(f, makeTar(f, tarEntry{name: "../../abs", body: "AKIA"})))
+	f.Add(testimage.Tar(testimage.Entry{Name: "a", Body: "x"}, testimage.Entry{Name: "d/", Type: tar.TypeDir},
+		testimage.Entry{Name: "d/.wh.a", Body: ""}, testimage.Entry{Name: "l", Linkname: "../../etc", Type: tar.TypeSymlink},
+		testimage.Entry{Name: "h", Linkname: "a", Type: tar.TypeLink}))
+	f.Add(gz(f, testimage.Tar(testimage.Entry{Name: "x/y/z", Body: strings.Repeat("line\n", 100)})))
+	f.Add(zst(f, testimage.Tar(testimage.Entry{Name: "../../abs", Body: "AKIA"})))
 	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff})
 	f.Add([]byte{0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0})
-	f.Add(makeTar(f, tarEntry{name: "\xff\xfe/bad", body: "b"}, tarEntry{name: "a", body: "1"}, tarEntry{name: "a", body: "2"})[:700])
+	f.Add(testimage.Tar(testimage.Entry{Name: "\xff\xfe/bad", Body: "b"}, testimage.Entry{Name: "a", Body: "1"}, testimage.Entry{Name: "a", Body: "2"})[:700])
 	f.Fuzz(func(t *testing.T, blob []byte) {
 		fuzzWalk(t, blob, Options{Binaries: BinaryStrings})
 	})
@@ -70,7 +71,7 @@ func FuzzWalkLayer(f *testing.F) {
 // FuzzNestedArchive puts arbitrary bytes in a layer file whose name makes
 // the walker open it as an archive, three levels deep at most.
 func FuzzNestedArchive(f *testing.F) {
-	inner := makeTar(f, tarEntry{name: "cfg/secret.env", body: "TOKEN=abc\n"})
+	inner := testimage.Tar(testimage.Entry{Name: "cfg/secret.env", Body: "TOKEN=abc\n"})
 	var zb bytes.Buffer
 	zw := zip.NewWriter(&zb)
 	w, _ := zw.Create("a/b.properties")
@@ -83,7 +84,7 @@ func FuzzNestedArchive(f *testing.F) {
 	}
 	names := []string{"x.zip", "x.jar", "x.tar.gz", "x.tar", "x.zst", "x.tgz", "x.bz2", "x.xz"}
 	f.Fuzz(func(t *testing.T, content []byte, which uint8) {
-		layer := makeTar(t, tarEntry{name: "app/" + names[int(which)%len(names)], body: string(content)})
+		layer := testimage.Tar(testimage.Entry{Name: "app/" + names[int(which)%len(names)], Body: string(content)})
 		r := fuzzWalk(t, layer, Options{Archives: ArchiveOptions{MaxDepth: 3, MaxEntrySize: 1 << 20, MaxTotalSize: 4 << 20, Memory: 1 << 20, MaxEntries: 100}})
 		if r.Err != nil {
 			t.Fatalf("a bad archive inside a file must not fail the layer: %v", r.Err)

@@ -15,39 +15,9 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/fetch"
 )
-
-type tarEntry struct {
-	name, body, link string
-	typ              byte
-}
-
-func makeTar(t testing.TB, entries ...tarEntry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		typ := e.typ
-		if typ == 0 {
-			typ = tar.TypeReg
-		}
-		hdr := &tar.Header{Name: e.name, Typeflag: typ, Mode: 0o644, Linkname: e.link}
-		if typ == tar.TypeReg {
-			hdr.Size = int64(len(e.body))
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if typ == tar.TypeReg {
-			io.WriteString(tw, e.body)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 func sum(b []byte) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(b))}
@@ -97,7 +67,7 @@ func collect(t *testing.T, layers []fetch.Layer, opts Options) ([]Result, map[st
 }
 
 func TestWalkCompressions(t *testing.T) {
-	plain := makeTar(t, tarEntry{name: "app/", typ: tar.TypeDir}, tarEntry{name: "app/a.txt", body: "hello\n"})
+	plain := testimage.Tar(testimage.Entry{Name: "app/", Type: tar.TypeDir}, testimage.Entry{Name: "app/a.txt", Body: "hello\n"})
 	layers := []fetch.Layer{layerOf(0, plain, plain), layerOf(1, gz(t, plain), plain), layerOf(2, zst(t, plain), plain)}
 	res, got := collect(t, layers, Options{Jobs: 2, Workers: 2})
 	for i, want := range []string{"none", "gzip", "zstd"} {
@@ -115,14 +85,14 @@ func TestWalkCompressions(t *testing.T) {
 }
 
 func TestWalkClassifiesEntries(t *testing.T) {
-	plain := makeTar(t,
-		tarEntry{name: "./etc/", typ: tar.TypeDir},
-		tarEntry{name: "etc/.wh.passwd"},
-		tarEntry{name: "var/cache/.wh..wh..opq"},
-		tarEntry{name: "etc/link", typ: tar.TypeSymlink, link: "../secret"},
-		tarEntry{name: "etc/hard", typ: tar.TypeLink, link: "etc/real"},
-		tarEntry{name: "../../escape.txt", body: "x"},
-		tarEntry{name: "x/.wh..wh.plnk", typ: tar.TypeDir},
+	plain := testimage.Tar(
+		testimage.Entry{Name: "./etc/", Type: tar.TypeDir},
+		testimage.Entry{Name: "etc/.wh.passwd"},
+		testimage.Entry{Name: "var/cache/.wh..wh..opq"},
+		testimage.Entry{Name: "etc/link", Type: tar.TypeSymlink, Linkname: "../secret"},
+		testimage.Entry{Name: "etc/hard", Type: tar.TypeLink, Linkname: "etc/real"},
+		testimage.Entry{Name: "../../escape.txt", Body: "x"},
+		testimage.Entry{Name: "x/.wh..wh.plnk", Type: tar.TypeDir},
 	)
 	res, _ := collect(t, []fetch.Layer{layerOf(0, plain, plain)}, Options{})
 	want := []Entry{
@@ -157,7 +127,7 @@ func TestChunksOverlapSoBorderSecretsAreWhole(t *testing.T) {
 	}
 	// The secret straddles the first 8 KiB chunk border.
 	text := body.String()[:8192-20] + "TOKEN=" + secret + "\n" + body.String()
-	plain := makeTar(t, tarEntry{name: "big.txt", body: text})
+	plain := testimage.Tar(testimage.Entry{Name: "big.txt", Body: text})
 	var mu sync.Mutex
 	var whole bool
 	var lines []int
@@ -186,7 +156,7 @@ func TestChunksOverlapSoBorderSecretsAreWhole(t *testing.T) {
 }
 
 func TestDigestMismatchIsALayerError(t *testing.T) {
-	plain := makeTar(t, tarEntry{name: "a", body: "a"})
+	plain := testimage.Tar(testimage.Entry{Name: "a", Body: "a"})
 	l := fetch.NewLayer(0, sum([]byte("something else")), sum(plain), int64(len(plain)), "", func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(plain)), nil
 	})
@@ -201,7 +171,7 @@ func TestDigestMismatchIsALayerError(t *testing.T) {
 }
 
 func TestTruncatedGzipIsALayerError(t *testing.T) {
-	plain := makeTar(t, tarEntry{name: "a.txt", body: strings.Repeat("abc\n", 5000)})
+	plain := testimage.Tar(testimage.Entry{Name: "a.txt", Body: strings.Repeat("abc\n", 5000)})
 	z := gz(t, plain)
 	z = z[:len(z)/2]
 	res, _ := collect(t, []fetch.Layer{layerOf(0, z, plain)}, Options{})
@@ -211,7 +181,7 @@ func TestTruncatedGzipIsALayerError(t *testing.T) {
 }
 
 func TestMaxEntries(t *testing.T) {
-	plain := makeTar(t, tarEntry{name: "a"}, tarEntry{name: "b"}, tarEntry{name: "c"})
+	plain := testimage.Tar(testimage.Entry{Name: "a"}, testimage.Entry{Name: "b"}, testimage.Entry{Name: "c"})
 	res, _ := collect(t, []fetch.Layer{layerOf(0, plain, plain)}, Options{MaxEntries: 2})
 	if res[0].Err == nil || !strings.Contains(res[0].Err.Error(), "more than 2 entries") || len(res[0].Entries) != 2 {
 		t.Errorf("err = %v entries = %d", res[0].Err, len(res[0].Entries))
@@ -219,7 +189,7 @@ func TestMaxEntries(t *testing.T) {
 }
 
 func TestAcceptSkipsContent(t *testing.T) {
-	plain := makeTar(t, tarEntry{name: "bin", body: "\x7fELF\x00\x00secret"}, tarEntry{name: "txt", body: "text"})
+	plain := testimage.Tar(testimage.Entry{Name: "bin", Body: "\x7fELF\x00\x00secret"}, testimage.Entry{Name: "txt", Body: "text"})
 	res, got := collect(t, []fetch.Layer{layerOf(0, plain, plain)}, Options{Accept: func(_, _ int, e *Entry, head []byte) bool {
 		return !bytes.Contains(head, []byte{0})
 	}})

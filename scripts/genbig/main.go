@@ -614,10 +614,9 @@ func (g *gen) nextKind() (kind, *plant) {
 }
 
 var (
-	upperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	alnum      = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	base32ish  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-	digits     = "0123456789"
+	alnum     = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	base32ish = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	digits    = "0123456789"
 )
 
 func (g *gen) pick(set string, n int) string {
