@@ -18,7 +18,7 @@ func openForensicImage(cmd *cobra.Command, p *scan.Pipeline, ref string) (*fetch
 	case errors.Is(err, scan.ErrSeveralImages):
 		return nil, nil, usageErr("%s: %s reads one, pick it with --platform os/arch", sanitize.OneLine(err.Error()), cmd.Name())
 	case err != nil:
-		return nil, nil, &exitError{code: exitError2, msg: describeFetchError(ref, err)}
+		return nil, nil, &exitError{code: exitError2, msg: fetch.Describe(ref, err)}
 	}
 	return src, img, nil
 }

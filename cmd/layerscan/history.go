@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/history"
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/sanitize"
@@ -60,7 +61,7 @@ func runHistory(cmd *cobra.Command, opts *scanOptions, ref, baseRef string) erro
 	var base *history.Base
 	if baseRef != "" {
 		if base, err = p.Base(cmd.Context(), baseRef, img); err != nil {
-			return usageErr("--base: %s", describeFetchError(baseRef, err))
+			return usageErr("--base: %s", fetch.Describe(baseRef, err))
 		}
 	}
 	a, err := p.Analyze(cmd.Context(), img)

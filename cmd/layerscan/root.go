@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
@@ -108,14 +108,11 @@ func newVersionCmd(opts *scanOptions) *cobra.Command {
 		Example: "  layerscan version",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "layerscan %s\n", toolVersion())
-			rules := "gitleaks " + buildinfo.Module("github.com/zricethezav/gitleaks/v8") + " default rules"
+			ruleset := ""
 			if p, err := opts.pipeline(cmd, nil); err == nil {
-				rules += ", ruleset " + p.Ruleset()
+				ruleset = p.Ruleset()
 			}
-			fmt.Fprintf(w, "rules: %s\n", rules)
-			fmt.Fprintf(w, "go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(cmd.OutOrStdout(), strings.Join(buildinfo.Lines(toolVersion(), ruleset), "\n"))
 			return nil
 		},
 	}

@@ -76,7 +76,7 @@ func runScan(cmd *cobra.Command, o *scanOptions, refs []string) error {
 	for _, ref := range refs {
 		images, err := p.ScanRef(cmd.Context(), ref)
 		if err != nil {
-			return &exitError{code: exitError2, msg: describeFetchError(ref, err)}
+			return &exitError{code: exitError2, msg: fetch.Describe(ref, err)}
 		}
 		rep.Images = append(rep.Images, images...)
 	}
@@ -171,6 +171,3 @@ func writeReport(stdout io.Writer, o *scanOptions, rep *report.Report) error {
 	return report.WriteOutputs(stdout, rep, o.out.outs, report.OutputOptions{Secrets: o.showSecrets, Force: o.out.force,
 		WriteOptions: report.WriteOptions{Table: report.TerminalTable(stdout, o.out.color), Template: o.out.tmpl}})
 }
-
-// describeFetchError says in one line why an image could not be opened.
-func describeFetchError(ref string, err error) string { return fetch.Describe(ref, err) }

@@ -1,9 +1,9 @@
-// Package buildinfo says which layerscan this is: its version (set at link
-// time, or the module version go install recorded) and the versions of
-// the modules built into it.
 package buildinfo
 
-import "runtime/debug"
+import (
+	"runtime"
+	"runtime/debug"
+)
 
 // Version is linked when set, else the main module's version, else "dev".
 func Version(linked string) string {
@@ -31,4 +31,16 @@ func Module(path string) string {
 		}
 	}
 	return ""
+}
+
+// Lines are what layerscan version prints: the version, the rules (the
+// gitleaks release whose default rules are built in and, when known, the
+// ruleset fingerprint) and the Go toolchain and platform.
+func Lines(version, ruleset string) []string {
+	rules := "gitleaks " + Module("github.com/zricethezav/gitleaks/v8") + " default rules"
+	if ruleset != "" {
+		rules += ", ruleset " + ruleset
+	}
+	return []string{"layerscan " + version, "rules: " + rules,
+		"go: " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH}
 }

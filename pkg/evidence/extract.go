@@ -131,7 +131,7 @@ func find(ctx context.Context, layer fetch.Layer, opts Options, match func(int, 
 			return -1, walk.Entry{}, fmt.Errorf("layer %d: reading tar entry %d: %w", layer.Index, i, err)
 		}
 		if i >= limit {
-			return -1, walk.Entry{}, fmt.Errorf("layer %d has more than %d entries; the rest was not read", layer.Index, limit)
+			return -1, walk.Entry{}, fmt.Errorf("layer %d: %w", layer.Index, walk.TooManyEntries(limit))
 		}
 		e := walk.EntryOf(hdr)
 		ok, err := match(i, e)

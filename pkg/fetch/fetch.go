@@ -38,9 +38,6 @@ const (
 	maxIndexDepth = MaxIndexDepth
 )
 
-// ErrNotImage says the input was read but is not a container image.
-var ErrNotImage = errors.New("not a container image")
-
 // Layer is one layer of an image, oldest (base) first.
 type Layer struct {
 	// Index is the layer's position in the image, 0 being the base.
@@ -326,9 +323,6 @@ func splitRefSuffix(target string) (string, string) {
 	}
 	return target, ""
 }
-
-// ErrNoPlatform says an index has no image for the wanted platform.
-var ErrNoPlatform = errors.New("platform not found")
 
 // Describe says in one line why ref could not be opened, for people: the
 // kind of failure (a sentinel error of this package) and what to do.

@@ -103,10 +103,6 @@ const (
 	MaxUnknownDownload = time.Hour
 )
 
-// ErrTooSlow is wrapped by the error of a download that missed its
-// deadline; it is not retried.
-var ErrTooSlow = errors.New("download too slow")
-
 func downloadDeadline(grace time.Duration, length int64) time.Duration {
 	if length < 0 {
 		return MaxUnknownDownload

@@ -47,10 +47,6 @@ func (d dirStore) readFile(name string, limit int64) ([]byte, error) {
 	return readLimited(f, limit, name)
 }
 
-// ErrNotRegular is wrapped by the error for a file of an OCI layout that
-// is not a regular file.
-var ErrNotRegular = errors.New("not a regular file")
-
 // openRegular opens a file of an image layout only if it is a regular
 // file: a symbolic link (to /dev/zero, or out of the layout), a FIFO (whose
 // open and reads would block) or a device is refused. O_NONBLOCK keeps

@@ -21,16 +21,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
-// Sentinel errors for registry failures; errors from Open wrap them so a
-// caller can say what went wrong in one line.
-var (
-	ErrUnauthorized = errors.New("unauthorized")
-	ErrNotFound     = errors.New("not found")
-	ErrUnreachable  = errors.New("registry unreachable")
-	ErrBadReference = errors.New("bad image reference")
-	ErrCertificate  = errors.New("registry certificate not trusted")
-)
-
 func remoteOptions(ctx context.Context, o Options) []remote.Option {
 	tr := o.Transport
 	if tr == nil {
@@ -305,10 +295,6 @@ func remoteIndex(ctx context.Context, ref name.Reference, idx v1.ImageIndex, o O
 	}
 	return out, nil
 }
-
-// ErrTooLarge is wrapped by the error of a manifest or index larger than
-// --max-metadata-size; it is not retried.
-var ErrTooLarge = errors.New("larger than allowed")
 
 // metadataLimit bounds the manifests and indexes read from a registry
 // before they are parsed: an answer whose Content-Length is over the

@@ -3,7 +3,6 @@ package sweep
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -127,9 +126,6 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("%q: a duration (24h) or an RFC 3339 time", s)
 }
-
-// ErrNoStore says a SQLite store to read does not exist.
-var ErrNoStore = errors.New("sweep: no sweep database")
 
 // OpenExistingStore opens a store that must exist (a report reads one):
 // a missing SQLite file is ErrNoStore rather than a new empty database.

@@ -3,7 +3,6 @@ package sweep
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,16 +13,6 @@ import (
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/scan"
 	"github.com/layerscan/layerscan/pkg/store"
-)
-
-// Errors of Render.
-var (
-	// ErrNoSweep: the store holds no finished sweep (or not the one asked).
-	ErrNoSweep = errors.New("sweep: no finished sweep in the store")
-	// ErrShardsMissing: shards of the run have not stored their summary.
-	ErrShardsMissing = errors.New("sweep: shards of the run have not finished")
-	// ErrRuleset: the scanner's ruleset is not the run's.
-	ErrRuleset = errors.New("sweep: the scanner's ruleset is not the sweep's")
 )
 
 // RenderOptions say which images of a store Render returns.

@@ -101,6 +101,12 @@ func (l *Limits) defaults() {
 // ErrLimit is wrapped by the layer errors of a crossed Limits bound.
 var ErrLimit = errors.New("bound crossed")
 
+// TooManyEntries is the error of a layer with more than max tar entries
+// (--max-entries): every reader of layers says it the same way.
+func TooManyEntries(max int) error {
+	return fmt.Errorf("%w: layer has more than %d entries (--max-entries); the rest was not read", ErrLimit, max)
+}
+
 // Chunk is a piece of a regular file's content handed to the detector.
 type Chunk struct {
 	// Layer is the index of the layer holding the file.
@@ -515,7 +521,7 @@ func (w *layerWalker) readTar(tr *tar.Reader) error {
 			return fmt.Errorf("reading tar entry %d: %w", n, err)
 		}
 		if n >= w.opts.MaxEntries {
-			return fmt.Errorf("layer has more than %d entries (--max-entries); the rest was not read", w.opts.MaxEntries)
+			return TooManyEntries(w.opts.MaxEntries)
 		}
 		e, warning := classify(hdr)
 		if warning != "" {
