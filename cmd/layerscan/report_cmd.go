@@ -98,11 +98,11 @@ func runReportCmd(cmd *cobra.Command, o *scanOptions, ro *reportCmdOptions) erro
 	case err != nil:
 		return &exitError{code: exitError2, msg: sanitize.OneLine(err.Error())}
 	}
-	rep := report.New(report.Tool{Name: "layerscan", Version: toolVersion(), Ruleset: res.Ruleset}, res.Images...)
-	if res.Run != "" {
-		fmt.Fprintf(cmd.ErrOrStderr(), "layerscan: run %s: %d shards finished, %d images\n", res.Run, res.Shards, len(rep.Images))
-	}
+	rep := report.NewStream(report.Tool{Name: "layerscan", Version: toolVersion(), Ruleset: res.Ruleset}, res.Images)
 	err = finishReport(cmd, o, rep)
+	if res.Run != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "layerscan: run %s: %d shards finished, %d images\n", res.Run, res.Shards, rep.Tally().Images)
+	}
 	if len(res.Failed) > 0 { // the report is written; the shards' word first
 		return &exitError{code: exitIncomplete, msg: fmt.Sprintf("run %s is incomplete: %s (run those shards again)", res.Run, strings.Join(res.Failed, "; "))}
 	}

@@ -81,7 +81,7 @@ func runScan(cmd *cobra.Command, o *scanOptions, refs []string) error {
 		rep.Images = append(rep.Images, images...)
 	}
 	prog.Wait()
-	return finishReport(cmd, o, rep)
+	return finishReport(cmd, o, rep.Stream())
 }
 
 // pipeline builds the one pipeline every command runs through from the
@@ -118,14 +118,14 @@ func (o *scanOptions) pipeline(cmd *cobra.Command, prog *progress.Bars) (*scan.P
 
 // finishReport writes rep in every --format and gives the exit status:
 // 3 when it is incomplete, --exit-code when findings reach --fail-on.
-func finishReport(cmd *cobra.Command, o *scanOptions, rep *report.Report) error {
+func finishReport(cmd *cobra.Command, o *scanOptions, rep *report.Stream) error {
 	if err := writeReport(cmd.OutOrStdout(), o, rep); err != nil {
 		return usageErr("writing the report: %v", err)
 	}
-	switch {
-	case rep.Incomplete():
+	switch tally := rep.Tally(); {
+	case tally.Incomplete:
 		return &exitError{code: exitIncomplete, msg: "incomplete: some layers or images could not be read (see the report's errors)"}
-	case rep.Failing(o.out.failOn) > 0:
+	case tally.Failing(o.out.failOn) > 0:
 		return &exitError{code: o.exitCode}
 	}
 	return nil
@@ -167,7 +167,7 @@ func (o *scanOptions) credentials(cmd *cobra.Command) (string, error) {
 	return o.password, nil
 }
 
-func writeReport(stdout io.Writer, o *scanOptions, rep *report.Report) error {
-	return report.WriteOutputs(stdout, rep, o.out.outs, report.OutputOptions{Secrets: o.showSecrets, Force: o.out.force,
+func writeReport(stdout io.Writer, o *scanOptions, rep *report.Stream) error {
+	return report.WriteOutputsStream(stdout, rep, o.out.outs, report.OutputOptions{Secrets: o.showSecrets, Force: o.out.force,
 		WriteOptions: report.WriteOptions{Table: report.TerminalTable(stdout, o.out.color), Template: o.out.tmpl}})
 }

@@ -28,11 +28,13 @@ type shardRun struct {
 	res     result
 	scanned []string // digests of its "layer scanned" events
 	summary map[string]any
+	killed  bool
 }
 
 // runShards starts the given shards of a run at once, each its own
-// layerscan process, against one database.
-func (f *sweepFixture) runShards(t *testing.T, dsn, run string, n int, shards []int, env map[int][]string) []shardRun {
+// layerscan process, against one database; the shard kill names is
+// killed after its first layer stored.
+func (f *sweepFixture) runShards(t *testing.T, dsn, run string, n int, shards []int, kill int) []shardRun {
 	t.Helper()
 	out := make([]shardRun, len(shards))
 	var wg sync.WaitGroup
@@ -42,13 +44,19 @@ func (f *sweepFixture) runShards(t *testing.T, dsn, run string, n int, shards []
 			// at a time: with two at once, the other one's result (scanned,
 			// not stored) would be lost with the process and scanned again.
 			jobs := "2"
-			if len(env[i]) > 0 {
+			if i == kill {
 				jobs = "1"
 			}
 			args := []string{"sweep", f.reg.Host, "--db", dsn, "--platform", "all", "--page-size", "7",
-				"--shard", fmt.Sprintf("%d/%d", i, n), "--run", run, "--log-format", "json", "--jobs", jobs}
-			r := runCLI(t, append(f.reg.Env(), env[i]...), args...)
-			sr := shardRun{shard: i, res: r}
+				"--shard", fmt.Sprintf("%d/%d", i, n), "--run", run, "--jobs", jobs}
+			var r result
+			sr := shardRun{shard: i}
+			if i == kill {
+				r, sr.killed = runCLIKilled(t, f.reg.Env(), 1, args...)
+			} else {
+				r = runCLI(t, f.reg.Env(), append(args, "--log-format", "json")...)
+			}
+			sr.res = r
 			sc := bufio.NewScanner(strings.NewReader(r.stderr))
 			sc.Buffer(make([]byte, 1<<20), 1<<20)
 			for sc.Scan() {
@@ -206,7 +214,7 @@ func TestSweepShardsPostgres(t *testing.T) {
 
 	t.Run("four at once", func(t *testing.T) {
 		dsn := newPGDatabase(t, pg, "once")
-		runs := f.runShards(t, dsn, "night-1", n, []int{0, 1, 2, 3}, nil)
+		runs := f.runShards(t, dsn, "night-1", n, []int{0, 1, 2, 3}, -1)
 		for _, sr := range runs {
 			if sr.res.code != 0 {
 				t.Fatalf("shard %d: exit %d\n%s", sr.shard, sr.res.code, sr.res.stderr)
@@ -223,12 +231,11 @@ func TestSweepShardsPostgres(t *testing.T) {
 	t.Run("a shard killed and run again", func(t *testing.T) {
 		dsn := newPGDatabase(t, pg, "killed")
 		const victim = 2
-		runs := f.runShards(t, dsn, "night-2", n, []int{0, 1, 2, 3},
-			map[int][]string{victim: {exitAfterLayersEnv + "=1"}})
+		runs := f.runShards(t, dsn, "night-2", n, []int{0, 1, 2, 3}, victim)
 		for _, sr := range runs {
 			switch {
-			case sr.shard == victim && sr.res.code != 75:
-				t.Fatalf("killed shard: exit %d, want 75\n%s", sr.res.code, sr.res.stderr)
+			case sr.shard == victim && !sr.killed:
+				t.Fatalf("the shard to kill finished first: exit %d\n%s", sr.res.code, sr.res.stderr)
 			case sr.shard != victim && sr.res.code != 0:
 				t.Fatalf("shard %d: exit %d\n%s", sr.shard, sr.res.code, sr.res.stderr)
 			}
@@ -236,7 +243,7 @@ func TestSweepShardsPostgres(t *testing.T) {
 		if r, _ := reportOf(t, dsn); r.code != exitError2 || !strings.Contains(r.stderr, fmt.Sprintf("shard(s) %d of %d have not finished", victim, n)) {
 			t.Fatalf("report before the shard is run again: exit %d, want 2 naming shard %d\n%s", r.code, victim, r.stderr)
 		}
-		rerun := f.runShards(t, dsn, "night-2", n, []int{victim}, nil)
+		rerun := f.runShards(t, dsn, "night-2", n, []int{victim}, -1)
 		if rerun[0].res.code != 0 {
 			t.Fatalf("shard run again: exit %d\n%s", rerun[0].res.code, rerun[0].res.stderr)
 		}
@@ -267,7 +274,7 @@ func TestBenchShards(t *testing.T) {
 			shards[i] = i
 		}
 		t0 := time.Now()
-		runs := f.runShards(t, dsn, fmt.Sprintf("bench-%d", n), n, shards, nil)
+		runs := f.runShards(t, dsn, fmt.Sprintf("bench-%d", n), n, shards, -1)
 		wall := time.Since(t0)
 		var per []string
 		for _, sr := range runs {
@@ -299,7 +306,7 @@ func TestSweepShardErrors(t *testing.T) {
 	f := newSweepFixtureN(t, 3, false, true)
 	pg := testenv.StartPostgres(t)
 	const n = 3
-	runs := f.runShards(t, pg, "night-e", n, []int{0, 1, 2}, nil)
+	runs := f.runShards(t, pg, "night-e", n, []int{0, 1, 2}, -1)
 	bad := -1
 	for _, sr := range runs {
 		switch sr.res.code {

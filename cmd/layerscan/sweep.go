@@ -6,21 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 
+	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/sanitize"
 	"github.com/layerscan/layerscan/pkg/store"
 	"github.com/layerscan/layerscan/pkg/store/postgres"
 	"github.com/layerscan/layerscan/pkg/sweep"
 )
-
-// exitAfterLayersEnv makes a sweep exit (status 75) right after it stored
-// that many layer results: tests use it to interrupt a sweep midway.
-const exitAfterLayersEnv = "LAYERSCAN_TEST_EXIT_AFTER_LAYERS"
 
 type sweepOptions struct {
 	db        string
@@ -75,9 +70,9 @@ renders the run (docs/sweep.md).`,
 	f.DurationVar(&so.since, "since", 0, "only images whose config was created within this long (e.g. 72h)")
 	f.StringVar(&so.reposFile, "repos-file", "", "file listing the repositories, one a line, for registries that disable the catalog")
 	f.Float64Var(&so.qps, "registry-qps", 0, "at most this many registry requests a second (0: no limit)")
-	f.DurationVar(&so.timeout, "request-timeout", 60*time.Second, "time to wait for a registry's response headers, per request")
+	f.DurationVar(&so.timeout, "request-timeout", 0, "--timeout, for sweep's requests (0: --timeout)")
 	f.IntVar(&so.pageSize, "page-size", 0, "catalog and tag list page size (0: the registry's default)")
-	f.IntVar(&so.maxNames, "max-names", sweep.DefaultMaxNames, "most repositories of the catalog, and tags of one repository, read from the registry (more is an error)")
+	f.IntVar(&so.maxNames, "max-names", fetch.DefaultMaxNames, "most repositories of the catalog, and tags of one repository, read from the registry (more is an error)")
 	return cmd
 }
 
@@ -133,25 +128,12 @@ func runSweep(cmd *cobra.Command, o *scanOptions, so *sweepOptions, registry str
 		return err
 	}
 	opts := sweep.Options{
-		Registry: registry, Repos: repos, Tags: tags, RepoList: repoList, Since: so.since, Platform: o.platform,
-		Jobs: o.jobs, QPS: so.qps, Timeout: so.timeout, PageSize: so.pageSize, MaxNames: so.maxNames, Insecure: o.insecure,
-		UserAgent: "layerscan/" + toolVersion(), Scanner: p.Scanner(), Ruleset: p.Ruleset(),
+		Registry: registry, Pipeline: p, Repos: repos, Tags: tags, RepoList: repoList, Since: so.since, Jobs: o.jobs,
+		Fetch:    []fetch.Option{fetch.WithQPS(so.qps), fetch.WithPageSize(so.pageSize), fetch.WithMaxNames(so.maxNames), fetch.WithTimeout(so.timeout)},
 		Progress: cmd.ErrOrStderr(), Logger: logger, Shard: shard, Shards: shards,
 	}
 	if shards > 1 {
 		opts.Run = so.run
-	}
-	if o.password != "" {
-		opts.Auth = &authn.Basic{Username: o.username, Password: o.password}
-	}
-	if v := os.Getenv(exitAfterLayersEnv); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			opts.LayerStored = func(k int) {
-				if k >= n {
-					os.Exit(75)
-				}
-			}
-		}
 	}
 	ctx := cmd.Context()
 	st, err := openStore(ctx, so.db)
@@ -180,5 +162,9 @@ func runSweep(cmd *cobra.Command, o *scanOptions, so *sweepOptions, registry str
 		}
 		return nil
 	}
-	return finishReport(cmd, o, p.NewReport(res.Images...))
+	r, err := sweep.Render(ctx, st, sweep.RenderOptions{Sweep: res.Sweep, NewIn: res.Sweep})
+	if err != nil {
+		return &exitError{code: exitError2, msg: sanitize.OneLine(err.Error())}
+	}
+	return finishReport(cmd, o, p.NewStream(r.Images))
 }

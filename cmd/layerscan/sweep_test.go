@@ -414,14 +414,20 @@ func TestSweepRealRegistry(t *testing.T) {
 
 	// A killed sweep keeps its layers; the next one scans only the rest.
 	db2 := filepath.Join(t.TempDir(), "killed.db")
-	rk, _ := f.sweep(t, db2, []string{exitAfterLayersEnv + "=5"}, "--jobs", "1")
-	if rk.code != 75 {
-		t.Fatalf("interrupted sweep: exit %d, want 75\n%s", rk.code, rk.stderr)
+	rk, killed := runCLIKilled(t, f.reg.Env(), 5, "sweep", f.reg.Host, "--db", db2, "--platform", "all", "--page-size", "7", "--jobs", "1")
+	stored := 0
+	for _, line := range strings.Split(rk.stderr, "\n") {
+		if strings.Contains(line, `"msg":"layer scanned"`) && strings.Contains(line, `"error":""`) {
+			stored++
+		}
+	}
+	if !killed || stored < 5 || stored >= len(f.layers)-1 {
+		t.Fatalf("interrupted sweep: killed %v after %d layers (exit %d)\n%s", killed, stored, rk.code, rk.stderr)
 	}
 	rs, _ := f.sweep(t, db2, nil)
 	cs := parseCounters(t, rs.stderr)
-	if cs.cached != 5 || cs.scanned != len(f.layers)-5 {
-		t.Errorf("resumed sweep: %d from the store, %d scanned; want 5 and %d", cs.cached, cs.scanned, len(f.layers)-5)
+	if cs.cached != stored || cs.scanned != len(f.layers)-stored {
+		t.Errorf("resumed sweep: %d from the store, %d scanned; want %d and %d", cs.cached, cs.scanned, stored, len(f.layers)-stored)
 	}
 	t.Logf("sweep test took %s", time.Since(start))
 }

@@ -151,6 +151,13 @@ type Options struct {
 	BlobAttempts int
 	// UserAgent is sent to registries.
 	UserAgent string
+	// QPS limits the requests per second to a registry (0: no limit);
+	// PageSize is the n of catalog and tag list pages (0: the registry's);
+	// MaxNames bounds the names of a catalog, and the tags of one
+	// repository, that are read (Remote.Catalog, Remote.Tags).
+	QPS      float64
+	PageSize int
+	MaxNames int
 }
 
 // Option changes Options.
@@ -190,6 +197,7 @@ func makeOptions(opts []Option) Options {
 		MaxHistory:        DefaultMaxHistory,
 		Timeout:           DefaultTimeout,
 		BlobAttempts:      DefaultBlobAttempts,
+		MaxNames:          DefaultMaxNames,
 	}
 	for _, opt := range opts {
 		opt(&o)

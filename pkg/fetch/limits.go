@@ -319,19 +319,3 @@ func (t retryAfterTransport) RoundTrip(req *http.Request) (*http.Response, error
 	}
 	return resp, nil
 }
-
-// Retry runs f until it succeeds, up to DefaultBlobAttempts times, while
-// its error is transient (a body that broke off, a reset connection — not
-// an HTTP status, which the registry client retries itself, nor a
-// certificate problem). For callers that read registries with
-// go-containerregistry directly, such as sweeps.
-func Retry(ctx context.Context, f func() error) error {
-	return retry(ctx, DefaultBlobAttempts, transient, f)
-}
-
-// ResumingBlob opens a registry blob through open and, when a read fails
-// midway, opens it again and skips what was already read (see
-// resumingBlob), up to DefaultBlobAttempts opens.
-func ResumingBlob(ctx context.Context, open func() (io.ReadCloser, error)) (io.ReadCloser, error) {
-	return newResumingBlob(ctx, DefaultBlobAttempts, transient, open)
-}

@@ -130,3 +130,17 @@ func TestRetryAfter(t *testing.T) {
 		t.Errorf("answered after %s, want about 1 s", d)
 	}
 }
+
+func TestNextLink(t *testing.T) {
+	for in, want := range map[string]string{
+		`</v2/_catalog?last=b&n=2>; rel="next"`:                   "/v2/_catalog?last=b&n=2",
+		`<https://r.example/v2/x/tags/list?n=1&last=a>; rel=next`: "https://r.example/v2/x/tags/list?n=1&last=a",
+		`</a>; rel="prev", </b>; rel="next"`:                      "/b",
+		`</a>; rel="prev"`:                                        "",
+		``:                                                        "",
+	} {
+		if got := nextLink([]string{in}); got != want {
+			t.Errorf("nextLink(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -290,16 +290,12 @@ func ociImage(s blobStore, d v1.Descriptor, o Options) (*Image, error) {
 	return img, nil
 }
 
-// SelectPlatforms picks the children of an image index for the wanted
+// selectPlatforms picks the children of an image index for the wanted
 // platform: os/arch[/variant] keeps the first that satisfies it (an error
 // naming the platforms there are when none does), "all" keeps every child
 // that names a real platform (BuildKit's attestation manifests, platform
 // unknown/unknown, are not images of the index). Nested indexes are
 // children like images: the caller descends into them.
-func SelectPlatforms(ds []v1.Descriptor, want string) ([]v1.Descriptor, error) {
-	return selectPlatforms(ds, want)
-}
-
 func selectPlatforms(ds []v1.Descriptor, want string) ([]v1.Descriptor, error) {
 	var out []v1.Descriptor
 	var seen []string

@@ -1,7 +1,6 @@
 package fetch
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -12,164 +11,28 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
-func remoteOptions(ctx context.Context, o Options) []remote.Option {
-	tr := o.Transport
-	if tr == nil {
-		t := remote.DefaultTransport.(*http.Transport).Clone()
-		if o.Insecure {
-			t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with --insecure
-		}
-		tr = t
-	}
-	if o.Timeout > 0 {
-		tr = &timeoutTransport{base: tr, d: o.Timeout}
-	}
-	tr = &metadataLimit{base: tr, limit: o.MaxMetadataSize}
-	tr = retryAfterTransport{base: tr}
-	ropts := []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithTransport(tr),
-		remote.WithJobs(o.Jobs),
-		remote.WithRetryBackoff(remote.Backoff{Duration: 500 * time.Millisecond, Factor: 3, Jitter: 0.1, Steps: 4}),
-		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
-			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
-	}
-	if o.UserAgent != "" {
-		ropts = append(ropts, remote.WithUserAgent(o.UserAgent))
-	}
-	if o.Username != "" {
-		ropts = append(ropts, remote.WithAuth(&authn.Basic{Username: o.Username, Password: o.Password}))
-	} else {
-		ropts = append(ropts, remote.WithAuthFromKeychain(o.Keychain))
-	}
-	return ropts
-}
-
 func openRemote(ctx context.Context, target string, o Options) (*Source, error) {
-	var nopts []name.Option
-	if o.Insecure {
-		nopts = append(nopts, name.Insecure)
-	}
-	ref, err := name.ParseReference(target, nopts...)
+	ref, err := name.ParseReference(target, o.nameOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %v", ErrBadReference, target, err)
 	}
-	ropts := remoteOptions(ctx, o)
-	var desc *remote.Descriptor
-	err = retry(ctx, o.BlobAttempts, transient, func() (err error) {
-		desc, err = remote.Get(ref, ropts...)
-		return err
-	})
+	r, err := newRemote(ref.Context().RegistryStr(), o)
 	if err != nil {
-		return nil, fmt.Errorf("fetching %s: %w", ref, classifyRemote(err))
+		return nil, err
 	}
-	if desc.Size > o.MaxMetadataSize {
-		return nil, fmt.Errorf("fetching %s: manifest is %d bytes, more than the %d allowed", ref, desc.Size, o.MaxMetadataSize)
-	}
-	src := &Source{}
-	switch {
-	case desc.MediaType.IsIndex():
-		idx, err := desc.ImageIndex()
-		if err != nil {
-			return nil, fmt.Errorf("reading index %s: %w", ref, classifyRemote(err))
-		}
-		if src.Images, err = remoteIndex(ctx, ref, idx, o, 0); err != nil {
-			return nil, err
-		}
-	case desc.MediaType.IsImage() || desc.MediaType == "":
-		fi, err := remoteImage(ctx, ref.String(), desc.Digest, desc.Image, o)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", ref, err)
-		}
-		src.Images = append(src.Images, fi)
-	default:
-		return nil, fmt.Errorf("%s: %w: media type %s", ref, ErrNotImage, desc.MediaType)
-	}
-	return src, nil
-}
-
-// remoteImage reads an image's metadata; fresh gives a new v1.Image each
-// call (the registry client caches a config once read, even a broken one).
-func remoteImage(ctx context.Context, ref string, digest v1.Hash, fresh func() (v1.Image, error), o Options) (*Image, error) {
-	img, err := fresh()
+	res, err := r.resolve(ctx, ref)
 	if err != nil {
-		return nil, fmt.Errorf("manifest: %w", classifyRemote(err))
+		return nil, err
 	}
-	m, err := img.Manifest()
-	if err != nil {
-		return nil, fmt.Errorf("manifest: %w", classifyRemote(err))
+	if len(res.Failed) > 0 {
+		return nil, res.Failed[0].Err
 	}
-	if m.Config.Size > o.MaxMetadataSize {
-		return nil, fmt.Errorf("config is %d bytes, more than the %d allowed", m.Config.Size, o.MaxMetadataSize)
-	}
-	if len(m.Layers) > o.MaxLayers {
-		return nil, fmt.Errorf("%d layers, more than the %d allowed", len(m.Layers), o.MaxLayers)
-	}
-	var rawCfg []byte
-	tries := 0
-	err = retry(ctx, o.BlobAttempts, transient, func() (err error) {
-		if tries++; tries > 1 {
-			if img, err = fresh(); err != nil {
-				return err
-			}
-		}
-		rawCfg, err = img.RawConfigFile()
-		if err == nil && m.Config.Digest.Algorithm == "sha256" {
-			// A body cut short must not pass for the config.
-			if got, _, _ := v1.SHA256(bytes.NewReader(rawCfg)); got != m.Config.Digest {
-				err = fmt.Errorf("config digest mismatch: manifest says %s, content is %s", m.Config.Digest, got)
-			}
-		}
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", classifyRemote(err))
-	}
-	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawCfg))
-	if err != nil {
-		return nil, fmt.Errorf("%w: parsing config: %v", ErrNotImage, err)
-	}
-	layers, err := img.Layers()
-	if err != nil {
-		return nil, fmt.Errorf("layers: %w", classifyRemote(err))
-	}
-	out := &Image{
-		Ref:          ref,
-		Digest:       digest,
-		ConfigDigest: m.Config.Digest,
-		RawConfig:    rawCfg,
-		Config:       cfg,
-		Warnings:     boundHistory(cfg, o),
-		Platform:     platformOf(cfg),
-		Annotations:  m.Annotations,
-	}
-	for i, l := range layers {
-		l := l
-		fl := Layer{Index: i, Size: -1, open: func() (io.ReadCloser, error) {
-			rc, err := newResumingBlob(ctx, o.BlobAttempts, transient, l.Compressed)
-			if err != nil {
-				return nil, classifyRemote(err)
-			}
-			return rc, nil
-		}}
-		if i < len(m.Layers) {
-			fl.Digest, fl.Size, fl.MediaType = m.Layers[i].Digest, m.Layers[i].Size, m.Layers[i].MediaType
-		}
-		if i < len(cfg.RootFS.DiffIDs) {
-			fl.DiffID = cfg.RootFS.DiffIDs[i]
-		}
-		out.Layers = append(out.Layers, fl)
-	}
-	return out, nil
+	return &Source{Images: res.Images}, nil
 }
 
 // classifyRemote wraps a registry error with one of the sentinels so the
@@ -243,57 +106,6 @@ func transient(err error) bool {
 	return !errors.As(err, &te) && !errors.As(err, &ce) && !errors.As(err, &ua) &&
 		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) &&
 		!errors.Is(err, ErrTooSlow) && !errors.Is(err, ErrTooLarge)
-}
-
-// remoteIndex reads the images an index holds for the wanted platform,
-// descending into nested indexes (up to MaxIndexDepth).
-func remoteIndex(ctx context.Context, ref name.Reference, idx v1.ImageIndex, o Options, depth int) ([]*Image, error) {
-	if depth >= maxIndexDepth {
-		return nil, fmt.Errorf("%s: image indexes nested more than %d deep", ref, maxIndexDepth)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("reading index %s: %w", ref, classifyRemote(err))
-	}
-	children, err := selectPlatforms(im.Manifests, o.Platform)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref, err)
-	}
-	var out []*Image
-	for _, c := range children {
-		switch {
-		case c.MediaType.IsIndex():
-			child, err := idx.ImageIndex(c.Digest)
-			if err != nil {
-				return nil, fmt.Errorf("reading index %s@%s: %w", ref, c.Digest, classifyRemote(err))
-			}
-			imgs, err := remoteIndex(ctx, ref, child, o, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, imgs...)
-		case c.MediaType.IsImage():
-			fresh := func() (img v1.Image, err error) {
-				err = retry(ctx, o.BlobAttempts, transient, func() (err error) {
-					img, err = idx.Image(c.Digest)
-					if err == nil {
-						_, err = img.Manifest()
-					}
-					return err
-				})
-				return img, err
-			}
-			fi, err := remoteImage(ctx, ref.String(), c.Digest, fresh, o)
-			if err != nil {
-				return nil, fmt.Errorf("reading %s@%s: %w", ref, c.Digest, err)
-			}
-			out = append(out, fi)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: %w: the index holds no image for platform %s", ref, ErrNoPlatform, o.Platform)
-	}
-	return out, nil
 }
 
 // metadataLimit bounds the manifests and indexes read from a registry

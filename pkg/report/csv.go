@@ -22,12 +22,16 @@ var CSVHeader = []string{
 // that a spreadsheet would take for a formula (starting with = + - @, tab
 // or carriage return) is prefixed with a single quote.
 func WriteCSV(w io.Writer, r *Report) error {
-	r = Sanitized(r)
+	return writeCSVStream(w, r.Stream())
+}
+
+func writeCSVStream(w io.Writer, s *Stream) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
 	}
-	for _, im := range r.Images {
+	err := s.each(func(im *Image) error {
+		im = sanitizedImage(im)
 		for _, f := range im.Findings {
 			hist, removedIdx, removedIns := "", "", ""
 			if f.HistoryIndex != nil {
@@ -54,6 +58,10 @@ func WriteCSV(w io.Writer, r *Report) error {
 				return err
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	cw.Flush()
 	return cw.Error()

@@ -10,10 +10,14 @@ import (
 // tickets and pull-request comments: per image a heading, a summary, one
 // table of findings (by layer) and the commands that extract deleted files.
 func WriteMarkdown(w io.Writer, r *Report) error {
-	r = Sanitized(r)
+	return writeMarkdownStream(w, r.Stream())
+}
+
+func writeMarkdownStream(w io.Writer, s *Stream) error {
 	ew := &errWriter{w: w}
 	ew.printf("# layerscan report\n")
-	for _, im := range r.Images {
+	err := s.each(func(im *Image) error {
+		im = sanitizedImage(im)
 		ew.printf("\n## `%s`\n\n", mdCode(im.Ref))
 		if im.Digest != "" || im.Platform != "" {
 			ew.printf("Digest `%s`, platform `%s`.\n\n", mdCode(im.Digest), mdCode(im.Platform))
@@ -75,6 +79,10 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			}
 			ew.printf("\n</details>\n")
 		}
+		return ew.err
+	})
+	if err != nil {
+		return err
 	}
 	return ew.err
 }

@@ -33,9 +33,15 @@ type OutputOptions struct {
 // (with o.Table), to files (0644, or 0600 with secrets) for the others,
 // in order, stopping at the first error.
 func WriteOutputs(stdout io.Writer, r *Report, outs []Output, o OutputOptions) error {
+	return WriteOutputsStream(stdout, r.Stream(), outs, o)
+}
+
+// WriteOutputsStream is WriteOutputs for a Stream: its images are read
+// again for every output.
+func WriteOutputsStream(stdout io.Writer, r *Stream, outs []Output, o OutputOptions) error {
 	for _, out := range outs {
 		if out.File == "" || out.File == "-" {
-			if err := Write(stdout, out.Format, r, o.WriteOptions); err != nil {
+			if err := WriteStream(stdout, out.Format, r, o.WriteOptions); err != nil {
 				return err
 			}
 			continue
@@ -47,7 +53,7 @@ func WriteOutputs(stdout io.Writer, r *Report, outs []Output, o OutputOptions) e
 	return nil
 }
 
-func writeFile(out Output, r *Report, o OutputOptions) (err error) {
+func writeFile(out Output, r *Stream, o OutputOptions) (err error) {
 	mode := os.FileMode(0o644)
 	if o.Secrets {
 		mode = 0o600
@@ -63,7 +69,7 @@ func writeFile(out Output, r *Report, o OutputOptions) (err error) {
 	}()
 	wo := o.WriteOptions
 	wo.Table = TableOptions{} // a file is no terminal
-	return Write(f, out.Format, r, wo)
+	return WriteStream(f, out.Format, r, wo)
 }
 
 // UnknownFormatError names a format that is not one of Formats.

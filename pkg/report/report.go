@@ -258,7 +258,7 @@ func SortFindings(fs []Finding) {
 
 // WriteJSON writes the report as indented layerscan/v1 JSON.
 func WriteJSON(w io.Writer, r *Report) error {
-	return writeJSON(w, r)
+	return writeJSONStream(w, r.Stream())
 }
 
 // writeJSON encodes v indented, with the characters JSON leaves raw that
@@ -290,26 +290,39 @@ type WriteOptions struct {
 
 // Write writes r in format (one of Formats; "" is the table), buffered.
 func Write(w io.Writer, format string, r *Report, o WriteOptions) error {
+	return WriteStream(w, format, r.Stream(), o)
+}
+
+// WriteStream writes s in format (one of Formats; "" is the table),
+// buffered. Every format streams the images but html and template, which
+// collect them first.
+func WriteStream(w io.Writer, format string, s *Stream, o WriteOptions) error {
 	bw := bufio.NewWriter(w)
 	var err error
 	switch format {
 	case "json":
-		err = WriteJSON(bw, r)
+		err = writeJSONStream(bw, s)
 	case "sarif":
-		err = WriteSARIF(bw, r)
+		err = writeSARIFStream(bw, s)
 	case "csv":
-		err = WriteCSV(bw, r)
+		err = writeCSVStream(bw, s)
 	case "markdown":
-		err = WriteMarkdown(bw, r)
-	case "template":
-		if o.Template == nil {
+		err = writeMarkdownStream(bw, s)
+	case "template", "html":
+		if format == "template" && o.Template == nil {
 			return errors.New("report: the template format needs a template")
 		}
-		err = WriteTemplate(bw, r, o.Template)
-	case "html":
-		err = WriteHTML(bw, r)
+		var r *Report
+		if r, err = s.Collect(); err != nil {
+			return err
+		}
+		if format == "html" {
+			err = WriteHTML(bw, r)
+		} else {
+			err = WriteTemplate(bw, r, o.Template)
+		}
 	case "table", "":
-		err = WriteTableOptions(bw, r, o.Table)
+		err = writeTableStream(bw, s, o.Table)
 	default:
 		return fmt.Errorf("report: unknown format %q", format)
 	}

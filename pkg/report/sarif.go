@@ -37,7 +37,7 @@ type sarifRun struct {
 	Tool               sarifTool                   `json:"tool"`
 	Invocations        []sarifInvocation           `json:"invocations"`
 	OriginalURIBaseIDs map[string]sarifArtifactLoc `json:"originalUriBaseIds"`
-	Results            []sarifResult               `json:"results"`
+	Results            any                         `json:"results"` // streamed`
 	Properties         map[string]any              `json:"properties,omitempty"`
 }
 
@@ -74,8 +74,8 @@ type sarifConfig struct {
 }
 
 type sarifInvocation struct {
-	ExecutionSuccessful        bool                `json:"executionSuccessful"`
-	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+	ExecutionSuccessful        bool `json:"executionSuccessful"`
+	ToolExecutionNotifications any  `json:"toolExecutionNotifications,omitempty"` // streamed
 }
 
 type sarifNotification struct {
@@ -140,11 +140,22 @@ func securitySeverity(severity string) string {
 
 // WriteSARIF writes the report as a SARIF 2.1.0 log with one run.
 func WriteSARIF(w io.Writer, r *Report) error {
+	return writeSARIFStream(w, r.Stream())
+}
+
+// writeSARIFStream writes the SARIF log of s in four passes over its
+// images: the rules and counts, the notifications, the results, the
+// images' list.
+func writeSARIFStream(w io.Writer, s *Stream) error {
 	type ruleInfo struct {
 		desc, remediation, severity string
 	}
 	rules := map[string]*ruleInfo{}
-	for _, im := range r.Images {
+	notifications := 0
+	var only *Image
+	err := s.each(func(im *Image) error {
+		notifications += len(im.Errors) + len(im.Warnings)
+		only = im
 		for _, f := range im.Findings {
 			ri := rules[f.Rule]
 			if ri == nil {
@@ -158,7 +169,12 @@ func WriteSARIF(w io.Writer, r *Report) error {
 				ri.severity = f.Severity
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	tally := s.Tally()
 	ids := make([]string, 0, len(rules))
 	for id := range rules {
 		ids = append(ids, id)
@@ -166,17 +182,17 @@ func WriteSARIF(w io.Writer, r *Report) error {
 	sort.Strings(ids)
 	index := map[string]int{}
 	driver := sarifDriver{
-		Name:           r.Tool.Name,
+		Name:           s.Tool.Name,
 		InformationURI: "https://github.com/layerscan/layerscan",
 		Rules:          []sarifRule{},
 	}
-	driver.Version, driver.SemVer = sarifVersions(r.Tool.Version)
+	driver.Version, driver.SemVer = sarifVersions(s.Tool.Version)
 	if driver.Name == "" {
 		driver.Name = "layerscan"
 	}
-	driver.Properties = map[string]any{"toolVersion": r.Tool.Version}
-	if r.Tool.Ruleset != "" {
-		driver.Properties["ruleset"] = r.Tool.Ruleset
+	driver.Properties = map[string]any{"toolVersion": s.Tool.Version}
+	if s.Tool.Ruleset != "" {
+		driver.Properties["ruleset"] = s.Tool.Ruleset
 	}
 	for i, id := range ids {
 		ri := rules[id]
@@ -209,42 +225,64 @@ func WriteSARIF(w io.Writer, r *Report) error {
 		OriginalURIBaseIDs: map[string]sarifArtifactLoc{
 			sarifRootBase: {URI: "file:///", Description: &sarifText{Text: "The root of the image's filesystem: a result's uri is the path inside the image."}},
 		},
-		Results: []sarifResult{},
+		Results: streamed("results"),
 	}
-	inv := sarifInvocation{ExecutionSuccessful: !r.Incomplete()}
-	var images []map[string]any
-	for _, im := range r.Images {
-		img := map[string]any{
-			"ref": im.Ref, "digest": im.Digest, "configDigest": im.ConfigDigest, "platform": im.Platform,
-			"layers": len(im.Layers), "incomplete": len(im.Errors) > 0,
-		}
-		if len(im.Vendor) > 0 {
-			img["vendor"] = im.Vendor
-		}
-		images = append(images, img)
-		for _, e := range im.Errors {
-			inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
-				sarifNotification{Level: "error", Message: sarifText{Text: im.Ref + ": " + problemText(e)}})
-		}
-		for _, wn := range im.Warnings {
-			inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
-				sarifNotification{Level: "warning", Message: sarifText{Text: im.Ref + ": " + problemText(wn)}})
-		}
-		for _, f := range im.Findings {
-			run.Results = append(run.Results, sarifResultOf(im, f, index[f.Rule]))
-		}
+	inv := sarifInvocation{ExecutionSuccessful: !tally.Incomplete}
+	if notifications > 0 {
+		inv.ToolExecutionNotifications = streamed("notifications")
 	}
 	run.Invocations = []sarifInvocation{inv}
-	run.Properties = map[string]any{"images": images}
-	if len(r.Images) == 1 {
-		run.Properties["imageRef"] = r.Images[0].Ref
-		run.Properties["imageDigest"] = r.Images[0].Digest
+	run.Properties = map[string]any{"images": nil}
+	if tally.Images > 0 {
+		run.Properties["images"] = streamed("images")
 	}
-	if r.Tool.Ruleset != "" {
-		run.Properties["ruleset"] = r.Tool.Ruleset
+	if tally.Images == 1 {
+		run.Properties["imageRef"] = only.Ref
+		run.Properties["imageDigest"] = only.Digest
+	}
+	if s.Tool.Ruleset != "" {
+		run.Properties["ruleset"] = s.Tool.Ruleset
 	}
 	log := sarifLog{Schema: SARIFSchemaURI, Version: "2.1.0", Runs: []sarifRun{run}}
-	return writeJSON(w, log)
+	return streamJSON(w, log, map[string]func(func(any) error) error{
+		"notifications": func(emit func(any) error) error {
+			return s.each(func(im *Image) error {
+				for _, e := range im.Errors {
+					if err := emit(sarifNotification{Level: "error", Message: sarifText{Text: im.Ref + ": " + problemText(e)}}); err != nil {
+						return err
+					}
+				}
+				for _, wn := range im.Warnings {
+					if err := emit(sarifNotification{Level: "warning", Message: sarifText{Text: im.Ref + ": " + problemText(wn)}}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		},
+		"results": func(emit func(any) error) error {
+			return s.each(func(im *Image) error {
+				for _, f := range im.Findings {
+					if err := emit(sarifResultOf(im, f, index[f.Rule])); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		},
+		"images": func(emit func(any) error) error {
+			return s.each(func(im *Image) error {
+				img := map[string]any{
+					"ref": im.Ref, "digest": im.Digest, "configDigest": im.ConfigDigest, "platform": im.Platform,
+					"layers": len(im.Layers), "incomplete": len(im.Errors) > 0,
+				}
+				if len(im.Vendor) > 0 {
+					img["vendor"] = im.Vendor
+				}
+				return emit(img)
+			})
+		},
+	})
 }
 
 func sarifResultOf(im *Image, f Finding, ruleIndex int) sarifResult {

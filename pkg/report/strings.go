@@ -81,16 +81,21 @@ func Sanitized(r *Report) *Report {
 	c := *r
 	c.Images = make([]*Image, len(r.Images))
 	for i, im := range r.Images {
-		ci := im.clone()
-		for j := range ci.Findings {
-			// The command quotes the exact path; it is inert as it is.
-			ci.Findings[j].evidence = im.Evidence(im.Findings[j])
-		}
-		ci.MapStrings(sanitize.Text)
-		for j := range ci.Findings {
-			ci.Findings[j].Secret = sanitize.Text(ci.Findings[j].Secret)
-		}
-		c.Images[i] = ci
+		c.Images[i] = sanitizedImage(im)
 	}
 	return &c
+}
+
+// sanitizedImage is the copy of im the writers for people print.
+func sanitizedImage(im *Image) *Image {
+	ci := im.clone()
+	for j := range ci.Findings {
+		// The command quotes the exact path; it is inert as it is.
+		ci.Findings[j].evidence = im.Evidence(im.Findings[j])
+	}
+	ci.MapStrings(sanitize.Text)
+	for j := range ci.Findings {
+		ci.Findings[j].Secret = sanitize.Text(ci.Findings[j].Secret)
+	}
+	return ci
 }

@@ -32,14 +32,23 @@ func WriteTable(w io.Writer, r *Report) error {
 // grouped by the layer (and instruction) that added them, then a summary
 // line.
 func WriteTableOptions(w io.Writer, r *Report, opts TableOptions) error {
-	r = Sanitized(r)
+	return writeTableStream(w, r.Stream(), opts)
+}
+
+func writeTableStream(w io.Writer, s *Stream, opts TableOptions) error {
 	ew := &errWriter{w: w}
 	t := &tableWriter{ew: ew, opts: opts}
-	for i, im := range r.Images {
-		if i > 0 {
+	first := true
+	err := s.each(func(im *Image) error {
+		if !first {
 			ew.printf("\n")
 		}
-		t.image(im)
+		first = false
+		t.image(sanitizedImage(im))
+		return ew.err
+	})
+	if err != nil {
+		return err
 	}
 	return ew.err
 }

@@ -76,11 +76,25 @@ func (p *Pipeline) NewReport(images ...*report.Image) *report.Report {
 	return report.New(p.cfg.Tool, images...)
 }
 
+// NewStream is a report of the images images yields, with the pipeline's
+// header: written as they are read (report.Stream).
+func (p *Pipeline) NewStream(images report.Images) *report.Stream {
+	return report.NewStream(p.cfg.Tool, images)
+}
+
 // Open opens ref (a registry reference, an archive, a layout) with the
 // pipeline's fetch options; extra ones come last.
 func (p *Pipeline) Open(ctx context.Context, ref string, extra ...fetch.Option) (*fetch.Source, error) {
 	opts := append(append([]fetch.Option(nil), p.cfg.Fetch...), extra...)
 	return fetch.Open(ctx, ref, opts...)
+}
+
+// Remote opens a session with registry under the pipeline's fetch
+// options (platform, credentials, bounds); extra ones come last. A sweep
+// reads the whole registry through one.
+func (p *Pipeline) Remote(registry string, extra ...fetch.Option) (*fetch.Remote, error) {
+	opts := append(append([]fetch.Option(nil), p.cfg.Fetch...), extra...)
+	return fetch.NewRemote(registry, opts...)
 }
 
 // ScanRef scans every image ref holds (several for a platform "all" index

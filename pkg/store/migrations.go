@@ -72,6 +72,37 @@ var Migrations = []Migration{
 		// of its layers belong to other shards.
 		`ALTER TABLE images ADD COLUMN meta {{blob}}`,
 	}},
+	{Version: 5, Name: "incremental and split sweeps", SQL: []string{
+		// What a tag named when its images were read (an index's own
+		// digest), under which platform choice and bounds, the config's
+		// creation time (--since from the store), the report's ruleset and
+		// options, and its counts: an unchanged tag costs one HEAD.
+		`ALTER TABLE images ADD COLUMN tag_digest TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE images ADD COLUMN resolve_key TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE images ADD COLUMN report_key TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE images ADD COLUMN created {{bigint}} NOT NULL DEFAULT 0`,
+		`ALTER TABLE images ADD COLUMN findings INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE images ADD COLUMN errors INTEGER NOT NULL DEFAULT 0`,
+		// A shard's progress through a run: its repositories enumerated,
+		// its last pass over the layers others found for it begun, ended.
+		`ALTER TABLE sweeps ADD COLUMN enumerated_at {{bigint}}`,
+		`ALTER TABLE sweeps ADD COLUMN drained_at {{bigint}}`,
+		`ALTER TABLE sweeps ADD COLUMN scanned_at {{bigint}}`,
+		// The layers a shard found in its images that another shard owns
+		// (by digest) and the store does not hold: that shard scans them.
+		`CREATE TABLE run_layers (
+			run TEXT NOT NULL,
+			digest TEXT NOT NULL,
+			owner INTEGER NOT NULL,
+			repo TEXT NOT NULL,
+			size {{bigint}} NOT NULL,
+			media_type TEXT NOT NULL,
+			tried_by {{bigint}} NOT NULL DEFAULT 0,
+			added_at {{bigint}} NOT NULL,
+			PRIMARY KEY (run, digest)
+		)`,
+		`CREATE INDEX run_layers_owner ON run_layers (run, owner, digest)`,
+	}},
 }
 
 // LatestVersion is the schema version this build writes.

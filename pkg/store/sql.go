@@ -221,7 +221,7 @@ func (s *SQL) FinishSweep(ctx context.Context, id int64, at time.Time, stats []b
 }
 
 func (s *SQL) Sweeps(ctx context.Context) ([]Sweep, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, registry, ruleset, started_at, finished_at, stats, run, shard, shards FROM sweeps ORDER BY id DESC`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, registry, ruleset, started_at, finished_at, stats, run, shard, shards, enumerated_at, drained_at, scanned_at FROM sweeps ORDER BY id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("store: listing sweeps: %w", err)
 	}
@@ -230,15 +230,13 @@ func (s *SQL) Sweeps(ctx context.Context) ([]Sweep, error) {
 	for rows.Next() {
 		var sw Sweep
 		var started int64
-		var finished sql.NullInt64
+		var finished, enumerated, drained, scanned sql.NullInt64
 		var stats sql.NullString
-		if err := rows.Scan(&sw.ID, &sw.Registry, &sw.Ruleset, &started, &finished, &stats, &sw.Run, &sw.Shard, &sw.Shards); err != nil {
+		if err := rows.Scan(&sw.ID, &sw.Registry, &sw.Ruleset, &started, &finished, &stats, &sw.Run, &sw.Shard, &sw.Shards, &enumerated, &drained, &scanned); err != nil {
 			return nil, fmt.Errorf("store: listing sweeps: %w", err)
 		}
 		sw.Started = time.UnixMilli(started)
-		if finished.Valid {
-			sw.Finished = time.UnixMilli(finished.Int64)
-		}
+		sw.Finished, sw.Enumerated, sw.Drained, sw.Scanned = nullTime(finished), nullTime(enumerated), nullTime(drained), nullTime(scanned)
 		sw.Stats = []byte(stats.String)
 		out = append(out, sw)
 	}
@@ -250,21 +248,48 @@ func (s *SQL) PutImage(ctx context.Context, im Image) error {
 	if err != nil {
 		return err
 	}
+	if im.Layers == nil {
+		layers = []byte("[]")
+	}
 	at := im.LastSeen.UnixMilli()
-	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO images (registry, repo, tag, platform, digest, config_digest, layers, report, error, sweep_id, first_seen, last_seen, meta)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO images (registry, repo, tag, platform, digest, config_digest, layers, report, error, sweep_id, first_seen, last_seen, meta,
+			tag_digest, resolve_key, report_key, created, findings, errors)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (registry, repo, tag, platform) DO UPDATE SET digest = excluded.digest, config_digest = excluded.config_digest,
 			layers = excluded.layers, report = excluded.report, error = excluded.error, sweep_id = excluded.sweep_id, last_seen = excluded.last_seen,
-			meta = excluded.meta`),
-		im.Registry, im.Repo, im.Tag, im.Platform, im.Digest, im.ConfigDigest, string(layers), nilIfEmpty(im.Report), im.Error, im.Sweep, at, at, nilIfEmpty(im.Meta))
+			meta = excluded.meta, tag_digest = excluded.tag_digest, resolve_key = excluded.resolve_key, report_key = excluded.report_key,
+			created = excluded.created, findings = excluded.findings, errors = excluded.errors`),
+		im.Registry, im.Repo, im.Tag, im.Platform, im.Digest, im.ConfigDigest, string(layers), nilIfEmpty(im.Report), im.Error, im.Sweep, at, at, nilIfEmpty(im.Meta),
+		im.TagDigest, im.ResolveKey, im.ReportKey, unixMilli(im.Created), im.Findings, im.Errors)
 	if err != nil {
 		return fmt.Errorf("store: writing image %s/%s:%s: %w", im.Registry, im.Repo, im.Tag, err)
 	}
 	return nil
 }
 
+// imageColumns are the columns scanImage reads, report and meta last.
+const imageColumns = `registry, repo, tag, platform, digest, config_digest, layers, error, sweep_id, first_seen, last_seen,
+	tag_digest, resolve_key, report_key, created, findings, errors`
+
+func scanImage(rows *sql.Rows, extra ...any) (Image, error) {
+	var im Image
+	var layers string
+	var first, last, created int64
+	dest := []any{&im.Registry, &im.Repo, &im.Tag, &im.Platform, &im.Digest, &im.ConfigDigest, &layers, &im.Error, &im.Sweep, &first, &last,
+		&im.TagDigest, &im.ResolveKey, &im.ReportKey, &created, &im.Findings, &im.Errors}
+	if err := rows.Scan(append(dest, extra...)...); err != nil {
+		return im, err
+	}
+	_ = json.Unmarshal([]byte(layers), &im.Layers)
+	im.FirstSeen, im.LastSeen = time.UnixMilli(first), time.UnixMilli(last)
+	if created != 0 {
+		im.Created = time.UnixMilli(created)
+	}
+	return im, nil
+}
+
 func (s *SQL) Images(ctx context.Context, f ImageFilter) ([]Image, error) {
-	query := `SELECT registry, repo, tag, platform, digest, config_digest, layers, report, error, sweep_id, first_seen, last_seen, meta FROM images `
+	query := `SELECT ` + imageColumns + `, report, meta FROM images `
 	var args []any
 	switch {
 	case f.Sweep > 0:
@@ -276,7 +301,17 @@ func (s *SQL) Images(ctx context.Context, f ImageFilter) ([]Image, error) {
 	default:
 		query += `WHERE sweep_id IN (SELECT MAX(id) FROM sweeps WHERE finished_at IS NOT NULL GROUP BY registry)`
 	}
+	if f.Pending {
+		query += ` AND report IS NULL`
+	}
+	if a := f.After; a != (ImageKey{}) {
+		query += ` AND (registry > ? OR (registry = ? AND (repo > ? OR (repo = ? AND (tag > ? OR (tag = ? AND platform > ?))))))`
+		args = append(args, a.Registry, a.Registry, a.Repo, a.Repo, a.Tag, a.Tag, a.Platform)
+	}
 	query += ` ORDER BY registry, repo, tag, platform`
+	if f.Limit > 0 {
+		query += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: listing images: %w", err)
@@ -284,17 +319,63 @@ func (s *SQL) Images(ctx context.Context, f ImageFilter) ([]Image, error) {
 	defer rows.Close()
 	var out []Image
 	for rows.Next() {
-		var im Image
-		var layers string
-		var first, last int64
-		if err := rows.Scan(&im.Registry, &im.Repo, &im.Tag, &im.Platform, &im.Digest, &im.ConfigDigest, &layers, &im.Report, &im.Error, &im.Sweep, &first, &last, &im.Meta); err != nil {
+		var report, meta []byte
+		im, err := scanImage(rows, &report, &meta)
+		if err != nil {
 			return nil, fmt.Errorf("store: listing images: %w", err)
 		}
-		_ = json.Unmarshal([]byte(layers), &im.Layers)
-		im.FirstSeen, im.LastSeen = time.UnixMilli(first), time.UnixMilli(last)
+		im.Report, im.Meta = report, meta
 		out = append(out, im)
 	}
 	return out, rows.Err()
+}
+
+func (s *SQL) RepoImages(ctx context.Context, registry, repo string) ([]Image, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+imageColumns+`, report IS NOT NULL FROM images WHERE registry = ? AND repo = ? ORDER BY tag, platform`), registry, repo)
+	if err != nil {
+		return nil, fmt.Errorf("store: listing the images of %s: %w", repo, err)
+	}
+	defer rows.Close()
+	var out []Image
+	for rows.Next() {
+		var hasReport bool
+		im, err := scanImage(rows, &hasReport)
+		if err != nil {
+			return nil, fmt.Errorf("store: listing the images of %s: %w", repo, err)
+		}
+		if !hasReport {
+			im.ReportKey = "" // waiting for layers: never taken as it is
+		}
+		out = append(out, im)
+	}
+	return out, rows.Err()
+}
+
+func (s *SQL) ImageMeta(ctx context.Context, k ImageKey) ([]byte, error) {
+	var b []byte
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT meta FROM images WHERE registry = ? AND repo = ? AND tag = ? AND platform = ?`),
+		k.Registry, k.Repo, k.Tag, k.Platform).Scan(&b)
+	if err != nil {
+		return nil, fmt.Errorf("store: reading the meta of %s/%s:%s: %w", k.Registry, k.Repo, k.Tag, err)
+	}
+	return b, nil
+}
+
+func (s *SQL) SeeImages(ctx context.Context, sweep int64, at time.Time, keys []ImageKey) error {
+	for len(keys) > 0 {
+		n := min(len(keys), 200)
+		var where []string
+		args := []any{sweep, at.UnixMilli()}
+		for _, k := range keys[:n] {
+			where = append(where, `(registry = ? AND repo = ? AND tag = ? AND platform = ?)`)
+			args = append(args, k.Registry, k.Repo, k.Tag, k.Platform)
+		}
+		if _, err := s.db.ExecContext(ctx, s.q(`UPDATE images SET sweep_id = ?, last_seen = ? WHERE `+strings.Join(where, " OR ")), args...); err != nil {
+			return fmt.Errorf("store: recording images seen: %w", err)
+		}
+		keys = keys[n:]
+	}
+	return nil
 }
 
 func (s *SQL) SeeFindings(ctx context.Context, sweep int64, at time.Time, fps []string) (int, error) {
@@ -326,22 +407,29 @@ func (s *SQL) SeeFindings(ctx context.Context, sweep int64, at time.Time, fps []
 	return n, tx.Commit()
 }
 
-func (s *SQL) FindingsFirstSeen(ctx context.Context) (map[string]time.Time, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT fingerprint, first_seen FROM findings`)
-	if err != nil {
-		return nil, fmt.Errorf("store: reading findings: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]time.Time{}
-	for rows.Next() {
-		var fp string
-		var at int64
-		if err := rows.Scan(&fp, &at); err != nil {
+func (s *SQL) FindingsFirstSeen(ctx context.Context, fps []string) (map[string]FirstSeen, error) {
+	out := map[string]FirstSeen{}
+	for len(fps) > 0 {
+		n := min(len(fps), 500)
+		rows, err := s.db.QueryContext(ctx, s.q(`SELECT fingerprint, first_sweep, first_seen FROM findings WHERE fingerprint IN (`+marks(n)+`)`), anys(fps[:n])...)
+		if err != nil {
+			return nil, fmt.Errorf("store: reading findings: %w", err)
+		}
+		for rows.Next() {
+			var fp string
+			var sweep, at int64
+			if err := rows.Scan(&fp, &sweep, &at); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: reading findings: %w", err)
+			}
+			out[fp] = FirstSeen{Sweep: sweep, At: time.UnixMilli(at)}
+		}
+		if err := rows.Close(); err != nil {
 			return nil, err
 		}
-		out[fp] = time.UnixMilli(at)
+		fps = fps[n:]
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *SQL) ImageReport(ctx context.Context, key string) ([]byte, string, bool, error) {
@@ -383,4 +471,141 @@ func (s *SQL) LayerCount(ctx context.Context, ruleset string) (int, error) {
 		return 0, fmt.Errorf("store: counting layers: %w", err)
 	}
 	return n, nil
+}
+
+func (s *SQL) StoredLayers(ctx context.Context, ruleset string, digests []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for len(digests) > 0 {
+		n := min(len(digests), 500)
+		rows, err := s.db.QueryContext(ctx, s.q(`SELECT digest FROM layer_results WHERE ruleset = ? AND digest IN (`+marks(n)+`)`), append([]any{ruleset}, anys(digests[:n])...)...)
+		if err != nil {
+			return nil, fmt.Errorf("store: looking up layers: %w", err)
+		}
+		for rows.Next() {
+			var d string
+			if err := rows.Scan(&d); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: looking up layers: %w", err)
+			}
+			out[d] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		digests = digests[n:]
+	}
+	return out, nil
+}
+
+func (s *SQL) MarkSweep(ctx context.Context, id int64, step Step, at time.Time) error {
+	switch step {
+	case StepEnumerated, StepDrained, StepScanned:
+	default:
+		return fmt.Errorf("store: unknown sweep step %q", step)
+	}
+	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE sweeps SET `+string(step)+` = ? WHERE id = ?`), at.UnixMilli(), id); err != nil {
+		return fmt.Errorf("store: marking sweep %d %s: %w", id, step, err)
+	}
+	return nil
+}
+
+func (s *SQL) WantLayers(ctx context.Context, run string, layers []WantedLayer) error {
+	for len(layers) > 0 {
+		n := min(len(layers), 100)
+		var vals []string
+		var args []any
+		now := time.Now().UnixMilli()
+		for _, l := range layers[:n] {
+			vals = append(vals, `(?, ?, ?, ?, ?, ?, ?, ?)`)
+			args = append(args, run, l.Digest, l.Owner, l.Repo, l.Size, l.MediaType, l.TriedBy, now)
+		}
+		_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO run_layers (run, digest, owner, repo, size, media_type, tried_by, added_at) VALUES `+
+			strings.Join(vals, ", ")+` ON CONFLICT (run, digest) DO NOTHING`), args...)
+		if err != nil {
+			return fmt.Errorf("store: recording wanted layers: %w", err)
+		}
+		layers = layers[n:]
+	}
+	return nil
+}
+
+func (s *SQL) WantedLayers(ctx context.Context, q WantedQuery) ([]WantedLayer, error) {
+	query := `SELECT digest, owner, repo, size, media_type, tried_by FROM run_layers r WHERE run = ? AND digest > ?
+		AND NOT EXISTS (SELECT 1 FROM layer_results l WHERE l.digest = r.digest AND l.ruleset = ?)`
+	args := []any{q.Run, q.After, q.Ruleset}
+	if len(q.Owners) > 0 {
+		query += ` AND owner IN (` + marks(len(q.Owners)) + `)`
+		for _, o := range q.Owners {
+			args = append(args, o)
+		}
+	}
+	if q.NotTriedBy != 0 {
+		query += ` AND tried_by <> ?`
+		args = append(args, q.NotTriedBy)
+	}
+	if q.Untried {
+		query += ` AND tried_by = 0`
+	}
+	query += ` ORDER BY digest`
+	if q.Limit > 0 {
+		query += fmt.Sprintf(` LIMIT %d`, q.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: listing wanted layers: %w", err)
+	}
+	defer rows.Close()
+	var out []WantedLayer
+	for rows.Next() {
+		var l WantedLayer
+		if err := rows.Scan(&l.Digest, &l.Owner, &l.Repo, &l.Size, &l.MediaType, &l.TriedBy); err != nil {
+			return nil, fmt.Errorf("store: listing wanted layers: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+func (s *SQL) TriedLayer(ctx context.Context, run string, l WantedLayer, sweep int64) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO run_layers (run, digest, owner, repo, size, media_type, tried_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run, digest) DO UPDATE SET tried_by = excluded.tried_by`),
+		run, l.Digest, l.Owner, l.Repo, l.Size, l.MediaType, sweep, time.Now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("store: recording a layer tried: %w", err)
+	}
+	return nil
+}
+
+func (s *SQL) ForgetWantedLayers(ctx context.Context, run string, before time.Time) error {
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM run_layers WHERE run = ? OR added_at < ?`), run, before.UnixMilli()); err != nil {
+		return fmt.Errorf("store: forgetting wanted layers: %w", err)
+	}
+	return nil
+}
+
+// marks is n comma-separated placeholders.
+func marks(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func nullTime(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(n.Int64)
+}
+
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }

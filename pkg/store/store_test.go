@@ -145,8 +145,8 @@ func TestStore(t *testing.T) {
 		if ims, _ := s.Images(ctx, store.ImageFilter{Sweep: id1}); len(ims) != 1 || ims[0].Tag != "v1" {
 			t.Errorf("first sweep's images: %+v", ims)
 		}
-		first, _ := s.FindingsFirstSeen(ctx)
-		if !first["f1"].Equal(time.UnixMilli(now.UnixMilli())) || first["f3"].IsZero() {
+		first, _ := s.FindingsFirstSeen(ctx, []string{"f1", "f3", "never"})
+		if !first["f1"].At.Equal(time.UnixMilli(now.UnixMilli())) || first["f1"].Sweep != id1 || first["f3"].Sweep != id2 || len(first) != 2 {
 			t.Errorf("first seen: %v", first)
 		}
 		sw, _ := s.Sweeps(ctx)
@@ -158,6 +158,124 @@ func TestStore(t *testing.T) {
 		}
 		if b, src, ok, _ := s.ImageReport(ctx, "k"); !ok || src != "src" || string(b) != "r" {
 			t.Errorf("image report: %q %q %v", b, src, ok)
+		}
+	})
+}
+
+// What incremental and split sweeps keep: an image's tag digest, keys,
+// creation time and counts, read back per repository without the report;
+// images seen again unchanged; pages of a sweep's images in key order;
+// pending images; layers looked up in bulk; the layers recorded for other
+// shards of a run, offered to their owner until tried, and a shard's
+// steps.
+func TestStoreIncremental(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := t.Context()
+		s, err := b.open(ctx, b.newDB(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		now := time.UnixMilli(time.Now().UnixMilli())
+		id1, _ := s.BeginSweep(ctx, "reg", "r", now)
+		created := now.Add(-time.Hour)
+		for i := range 5 {
+			im := store.Image{Registry: "reg", Repo: "a", Tag: fmt.Sprint("v", i), Platform: "linux/amd64", Digest: "sha256:m", Layers: []string{"sha256:1"},
+				Report: []byte(`{}`), Meta: []byte(`{"m":1}`), Sweep: id1, LastSeen: now, TagDigest: "sha256:t", ResolveKey: "rk", ReportKey: "pk",
+				Created: created, Findings: i, Errors: i % 2}
+			if i == 4 {
+				im.Report = nil
+			}
+			if err := s.PutImage(ctx, im); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.PutImage(ctx, store.Image{Registry: "reg", Repo: "b", Tag: "x", Layers: []string{}, Report: []byte(`{}`), Sweep: id1, LastSeen: now})
+		rows, err := s.RepoImages(ctx, "reg", "a")
+		if err != nil || len(rows) != 5 {
+			t.Fatalf("repo images: %d %v", len(rows), err)
+		}
+		r0 := rows[0]
+		if r0.TagDigest != "sha256:t" || r0.ResolveKey != "rk" || r0.ReportKey != "pk" || !r0.Created.Equal(created) || r0.Report != nil || r0.Meta != nil ||
+			rows[3].Findings != 3 || rows[3].Errors != 1 || rows[4].ReportKey != "" {
+			t.Errorf("repo images: %+v", rows)
+		}
+		if m, err := s.ImageMeta(ctx, r0.Key()); err != nil || string(m) != `{"m":1}` {
+			t.Errorf("meta %q %v", m, err)
+		}
+		s.FinishSweep(ctx, id1, now, []byte(`{}`))
+		id2, _ := s.BeginSweep(ctx, "reg", "r", now)
+		if err := s.SeeImages(ctx, id2, now.Add(time.Minute), []store.ImageKey{rows[1].Key(), rows[2].Key()}); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		after := store.ImageKey{}
+		for {
+			page, err := s.Images(ctx, store.ImageFilter{Sweep: id1, After: after, Limit: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, im := range page {
+				got = append(got, im.Repo+":"+im.Tag)
+			}
+			after = page[len(page)-1].Key()
+		}
+		if strings.Join(got, " ") != "a:v0 a:v3 a:v4 b:x" {
+			t.Errorf("pages of sweep 1: %v", got)
+		}
+		if p, _ := s.Images(ctx, store.ImageFilter{Sweep: id1, Pending: true}); len(p) != 1 || p[0].Tag != "v4" || string(p[0].Meta) != `{"m":1}` {
+			t.Errorf("pending: %+v", p)
+		}
+		if p, _ := s.Images(ctx, store.ImageFilter{Sweep: id2}); len(p) != 2 || !p[0].LastSeen.Equal(now.Add(time.Minute)) {
+			t.Errorf("seen again: %+v", p)
+		}
+
+		s.PutLayer(ctx, "sha256:1", "r", []byte("x"), now)
+		s.PutLayer(ctx, "sha256:2", "other", []byte("x"), now)
+		if m, err := s.StoredLayers(ctx, "r", []string{"sha256:1", "sha256:2", "sha256:3"}); err != nil || len(m) != 1 || !m["sha256:1"] {
+			t.Errorf("stored layers %v %v", m, err)
+		}
+
+		run, _ := s.BeginShard(ctx, "reg", "r", "night", 1, 2, now)
+		want := []store.WantedLayer{{Digest: "sha256:1", Owner: 0, Repo: "a"}, {Digest: "sha256:4", Owner: 0, Repo: "a", Size: 7, MediaType: "mt"},
+			{Digest: "sha256:5", Owner: 1, Repo: "b"}}
+		if err := s.WantLayers(ctx, "night", want); err != nil {
+			t.Fatal(err)
+		}
+		s.WantLayers(ctx, "night", []store.WantedLayer{{Digest: "sha256:4", Owner: 1, Repo: "c"}}) // kept as first recorded
+		ls, err := s.WantedLayers(ctx, store.WantedQuery{Run: "night", Ruleset: "r", Owners: []int{0}})
+		if err != nil || len(ls) != 1 || ls[0].Digest != "sha256:4" || ls[0].Repo != "a" || ls[0].Size != 7 || ls[0].MediaType != "mt" {
+			t.Errorf("wanted by shard 0 (sha256:1 is stored): %+v %v", ls, err)
+		}
+		if err := s.TriedLayer(ctx, "night", ls[0], run); err != nil {
+			t.Fatal(err)
+		}
+		if ls, _ := s.WantedLayers(ctx, store.WantedQuery{Run: "night", Ruleset: "r", Owners: []int{0}, NotTriedBy: run}); len(ls) != 0 {
+			t.Errorf("a layer tried by this sweep offered again: %+v", ls)
+		}
+		if ls, _ := s.WantedLayers(ctx, store.WantedQuery{Run: "night", Ruleset: "r", Untried: true}); len(ls) != 1 || ls[0].Digest != "sha256:5" {
+			t.Errorf("untried: %+v", ls)
+		}
+		if ls, _ := s.WantedLayers(ctx, store.WantedQuery{Run: "night", Ruleset: "r", After: "sha256:4", Limit: 1}); len(ls) != 1 || ls[0].Digest != "sha256:5" {
+			t.Errorf("page after sha256:4: %+v", ls)
+		}
+		for _, st := range []store.Step{store.StepEnumerated, store.StepDrained} {
+			if err := s.MarkSweep(ctx, run, st, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sw, _ := s.Sweeps(ctx)
+		if sw[0].ID != run || sw[0].Enumerated.IsZero() || sw[0].Drained.IsZero() || !sw[0].Scanned.IsZero() {
+			t.Errorf("steps: %+v", sw[0])
+		}
+		if err := s.ForgetWantedLayers(ctx, "night", now.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if ls, _ := s.WantedLayers(ctx, store.WantedQuery{Run: "night", Ruleset: "r"}); len(ls) != 0 {
+			t.Errorf("forgotten layers still listed: %+v", ls)
 		}
 	})
 }

@@ -1,9 +1,9 @@
 package sweep_test
 
 import (
-	"io"
 	"context"
 	"fmt"
+	"io"
 	"log"
 	"net/http/httptest"
 	"os"
@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/scan"
 	"github.com/layerscan/layerscan/pkg/store/sqlite"
 	"github.com/layerscan/layerscan/pkg/sweep"
@@ -60,8 +61,8 @@ func ExampleRun() {
 		log.Fatal(err)
 	}
 	for range 2 {
-		res, err := sweep.Run(ctx, sweep.Options{Registry: host, Insecure: true, Store: st,
-			Scanner: p.Scanner(), Ruleset: p.Ruleset()})
+		res, err := sweep.Run(ctx, sweep.Options{Registry: host, Pipeline: p, Store: st,
+			Fetch: []fetch.Option{fetch.WithInsecure(true)}})
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -8,9 +8,11 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -21,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/layerscan/layerscan/pkg/detect"
+	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/scan"
 	"github.com/layerscan/layerscan/pkg/store/sqlite"
 )
@@ -33,12 +36,25 @@ func sweepOpts(t *testing.T, host string) Options {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	det, err := detect.New(detect.Options{})
-	if err != nil {
-		t.Fatal(err)
+	return Options{Registry: host, Pipeline: testPipeline(t), Store: st, Jobs: 2,
+		Fetch: []fetch.Option{fetch.WithInsecure(true), fetch.WithTimeout(10 * time.Second), fetch.WithKeychain(authn.NewMultiKeychain())}}
+}
+
+var (
+	pipelineOnce sync.Once
+	pipeline     *scan.Pipeline
+	pipelineErr  error
+)
+
+// testPipeline is the pipeline of the package's sweeps (the detector is
+// built once).
+func testPipeline(t *testing.T) *scan.Pipeline {
+	t.Helper()
+	pipelineOnce.Do(func() { pipeline, pipelineErr = scan.NewPipeline(scan.Config{Detect: detect.Options{}}) })
+	if pipelineErr != nil {
+		t.Fatal(pipelineErr)
 	}
-	return Options{Registry: host, Insecure: true, Store: st, Scanner: scan.New(det, scan.Options{}), Ruleset: det.RulesetFingerprint(),
-		Jobs: 2, Timeout: 10 * time.Second}
+	return pipeline
 }
 
 // TestSweepNestedIndex: an image behind an index nested in the tag's index
@@ -68,13 +84,13 @@ func TestSweepNestedIndex(t *testing.T) {
 		}
 	}
 	o := sweepOpts(t, host)
-	o.Platform = "all"
+	o.Fetch = append(o.Fetch, fetch.WithPlatform("all"))
 	res, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var swept, failed []string
-	for _, im := range res.Images {
+	for _, im := range sweptImages(t, o.Store, res) {
 		if len(im.Errors) > 0 {
 			failed = append(failed, im.Ref+" "+im.Errors[0].Message)
 		} else {
@@ -129,7 +145,7 @@ func TestCatalogBounds(t *testing.T) {
 	})
 	t.Run("names bounded", func(t *testing.T) {
 		o := sweepOpts(t, hostileRegistry(t, 300, ""))
-		o.MaxNames = 500
+		o.Fetch = append(o.Fetch, fetch.WithMaxNames(500))
 		_, err := Run(context.Background(), o)
 		if err == nil || !strings.Contains(err.Error(), "more than 500 repositories") {
 			t.Errorf("got %v, want the bound named", err)

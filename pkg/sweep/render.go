@@ -28,6 +28,9 @@ type RenderOptions struct {
 	Repos       Patterns
 	MinSeverity string
 	NewSince    time.Time
+	// NewIn, when set, marks New the findings that sweep saw first
+	// (what a sweep's own report says), filtering none.
+	NewIn int64
 	// Wait is how long to wait for a run's shards to finish.
 	Wait time.Duration
 	// Scanner gives the scanner that assembles the images a run's shards
@@ -38,7 +41,10 @@ type RenderOptions struct {
 
 // Rendered is what Render gives.
 type Rendered struct {
-	Images []*report.Image
+	// Images reads the images from the store, a page at a time, each time
+	// it is called: a report of a whole registry is written without
+	// being held.
+	Images report.Images
 	// Ruleset is the sweep's or the run's.
 	Ruleset string
 	// Run and Shards name the sharded run rendered ("" for a sweep).
@@ -49,11 +55,12 @@ type Rendered struct {
 	Failed []string
 }
 
-// Render reads the images of the latest sweep (or of opts.Sweep, or of a
-// sharded run) from st, filtered. For a run it checks every shard's stored
-// summary (waiting up to opts.Wait for missing ones), assembles the images
-// a shard stored unassembled from the stored layer results, and writes
-// them back, so that the next Render is quick.
+// Render gives the images of the latest sweep (or of opts.Sweep, or of a
+// sharded run) in st, filtered, to be read from the store as they are
+// written. For a run it checks every shard's stored summary (waiting up to
+// opts.Wait for missing ones), assembles the images a shard stored
+// unassembled from the stored layer results, and writes them back, so
+// that the next Render is quick.
 func Render(ctx context.Context, st store.Store, opts RenderOptions) (*Rendered, error) {
 	sweeps, err := st.Sweeps(ctx)
 	if err != nil {
@@ -76,12 +83,8 @@ func Render(ctx context.Context, st store.Store, opts RenderOptions) (*Rendered,
 	if out.Ruleset == "" {
 		return nil, ErrNoSweep
 	}
-	images, err := st.Images(ctx, store.ImageFilter{Sweep: opts.Sweep})
-	if err != nil {
-		return nil, err
-	}
-	out.Images, err = filterImages(ctx, st, images, opts)
-	return out, err
+	out.Images = storedImages(ctx, st, store.ImageFilter{Sweep: opts.Sweep}, opts)
+	return out, nil
 }
 
 // renderRun renders a sharded run once every shard has finished.
@@ -141,94 +144,121 @@ func renderRun(ctx context.Context, st store.Store, run string, opts RenderOptio
 			out.Failed = append(out.Failed, fmt.Sprintf("shard %d: %d layer errors, %d images with errors", i, s.LayerErrors, s.Errors))
 		}
 	}
-	images, err := st.Images(ctx, store.ImageFilter{Run: run})
-	if err != nil {
-		return nil, err
-	}
+	// The images left unassembled, a page at a time (each written back
+	// with its report leaves the pending ones).
 	var scanner *scan.Scanner
-	for i, rec := range images {
-		if rec.Report != nil || rec.Meta == nil {
-			continue
-		}
-		if scanner == nil {
-			var ruleset string
-			if scanner, ruleset, err = opts.Scanner(); err != nil {
-				return nil, err
-			}
-			if ruleset != out.Ruleset {
-				return nil, fmt.Errorf("%w: run %s was swept with ruleset %s, these detector flags give %s: give report the sweep's detector flags (--config, --rules …) to assemble its images",
-					ErrRuleset, run, out.Ruleset, ruleset)
-			}
-		}
-		if images[i], err = assembleAndStore(ctx, st, scanner, out.Ruleset, rec); err != nil {
+	var after store.ImageKey
+	for {
+		page, err := st.Images(ctx, store.ImageFilter{Run: run, Pending: true, After: after, Limit: 200})
+		if err != nil {
 			return nil, err
 		}
+		if len(page) == 0 {
+			break
+		}
+		for _, rec := range page {
+			after = rec.Key()
+			if rec.Meta == nil {
+				continue
+			}
+			if scanner == nil {
+				var ruleset string
+				if scanner, ruleset, err = opts.Scanner(); err != nil {
+					return nil, err
+				}
+				if ruleset != out.Ruleset {
+					return nil, fmt.Errorf("%w: run %s was swept with ruleset %s, these detector flags give %s: give report the sweep's detector flags (--config, --rules …) to assemble its images",
+						ErrRuleset, run, out.Ruleset, ruleset)
+				}
+			}
+			if err := assembleAndStore(ctx, st, scanner, out.Ruleset, rec); err != nil {
+				return nil, err
+			}
+		}
 	}
-	out.Images, err = filterImages(ctx, st, images, opts)
-	return out, err
+	out.Images = storedImages(ctx, st, store.ImageFilter{Run: run}, opts)
+	return out, nil
 }
 
 // assembleAndStore assembles an image a shard stored unassembled and
 // writes its report back (its findings counted as seen by its sweep).
-func assembleAndStore(ctx context.Context, st store.Store, scanner *scan.Scanner, ruleset string, rec store.Image) (store.Image, error) {
+func assembleAndStore(ctx context.Context, st store.Store, scanner *scan.Scanner, ruleset string, rec store.Image) error {
 	im, err := AssembleStored(ctx, st, scanner, ruleset, rec, true)
 	if err != nil {
-		return rec, err
+		return err
 	}
 	b, err := json.Marshal(im)
 	if err != nil {
-		return rec, err
+		return err
 	}
-	rec.Report, rec.Meta = b, nil
+	rec.Report, rec.ReportKey, rec.Findings, rec.Errors = b, ruleset+"|"+scanner.ReportFingerprint(), len(im.Findings), len(im.Errors)
 	if err := st.PutImage(ctx, rec); err != nil {
-		return rec, err
+		return err
 	}
 	fps := make([]string, 0, len(im.Findings))
 	for _, f := range im.Findings {
 		fps = append(fps, f.Fingerprint)
 	}
 	_, err = st.SeeFindings(ctx, rec.Sweep, time.Now(), fps)
-	return rec, err
+	return err
 }
 
-// filterImages decodes the stored image reports, filtered by repository,
-// severity and first sighting.
-func filterImages(ctx context.Context, st store.Store, images []store.Image, opts RenderOptions) ([]*report.Image, error) {
-	var firstSeen map[string]time.Time
-	if !opts.NewSince.IsZero() {
-		var err error
-		if firstSeen, err = st.FindingsFirstSeen(ctx); err != nil {
-			return nil, err
-		}
-	}
+// storedImages reads the images f selects from st, a page at a time,
+// filtered by repository, severity and first sighting.
+func storedImages(ctx context.Context, st store.Store, f store.ImageFilter, opts RenderOptions) report.Images {
 	minRank := -1
 	if opts.MinSeverity != "" {
 		minRank = detect.SeverityRank(opts.MinSeverity)
 	}
-	out := []*report.Image{}
-	for _, rec := range images {
-		if !opts.Repos.Match(rec.Repo) {
-			continue
-		}
-		var im report.Image
-		if err := json.Unmarshal(rec.Report, &im); err != nil {
-			return nil, fmt.Errorf("%s/%s:%s: stored report unreadable: %w", rec.Registry, rec.Repo, rec.Tag, err)
-		}
-		kept := []report.Finding{}
-		for _, f := range im.Findings {
-			if detect.SeverityRank(f.Severity) < minRank {
-				continue
+	return func(yield func(*report.Image) error) error {
+		f := f
+		f.Limit = 200
+		for {
+			page, err := st.Images(ctx, f)
+			if err != nil || len(page) == 0 {
+				return err
 			}
-			if !opts.NewSince.IsZero() {
-				if at, ok := firstSeen[f.Fingerprint]; !ok || at.Before(opts.NewSince) {
+			for _, rec := range page {
+				if !opts.Repos.Match(rec.Repo) {
 					continue
 				}
-				f.New = true
+				var im report.Image
+				if err := json.Unmarshal(rec.Report, &im); err != nil {
+					return fmt.Errorf("%s/%s:%s: stored report unreadable: %w", rec.Registry, rec.Repo, rec.Tag, err)
+				}
+				var first map[string]store.FirstSeen
+				if (!opts.NewSince.IsZero() || opts.NewIn != 0) && len(im.Findings) > 0 {
+					fps := make([]string, len(im.Findings))
+					for i, fd := range im.Findings {
+						fps[i] = fd.Fingerprint
+					}
+					if first, err = st.FindingsFirstSeen(ctx, fps); err != nil {
+						return err
+					}
+				}
+				kept := []report.Finding{}
+				for _, fd := range im.Findings {
+					if detect.SeverityRank(fd.Severity) < minRank {
+						continue
+					}
+					seen, ok := first[fd.Fingerprint]
+					if !opts.NewSince.IsZero() {
+						if !ok || seen.At.Before(opts.NewSince) {
+							continue
+						}
+						fd.New = true
+					}
+					if opts.NewIn != 0 {
+						fd.New = !ok || seen.Sweep == opts.NewIn
+					}
+					kept = append(kept, fd)
+				}
+				im.Findings = kept
+				if err := yield(&im); err != nil {
+					return err
+				}
 			}
-			kept = append(kept, f)
+			f.After = page[len(page)-1].Key()
 		}
-		im.Findings = kept
-		out = append(out, &im)
 	}
-	return out, nil
 }

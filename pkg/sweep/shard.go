@@ -19,9 +19,10 @@ import (
 	"github.com/layerscan/layerscan/pkg/store"
 )
 
-// ShardOf is the shard (0 … shards-1) that owns key: a layer digest, an
-// image's manifest digest, or the reference of an image that could not be
-// read. FNV-1a, so every process computes the same share.
+// ShardOf is the shard (0 … shards-1) that owns key: a layer digest (the
+// shard scans it) or a repository name (the shard enumerates it and
+// assembles its images). FNV-1a, so every process computes the same
+// share.
 func ShardOf(key string, shards int) int {
 	if shards <= 1 {
 		return 0
@@ -46,22 +47,11 @@ func ParseShard(s string) (shard, shards int, err error) {
 	return shard, shards, nil
 }
 
-func (s *sweeper) ownsLayer(digest string) bool {
-	return ShardOf(digest, s.o.Shards) == s.o.Shard
-}
-
-// ownsTarget: images by manifest digest (the same image under several
-// tags is assembled by one shard), unreadable ones by reference.
-func (s *sweeper) ownsTarget(t *target) bool {
-	if t.img != nil {
-		return ShardOf(t.img.Digest.String(), s.o.Shards) == s.o.Shard
-	}
-	return ShardOf(t.ref+" "+t.platform, s.o.Shards) == s.o.Shard
-}
-
 // imageMeta is what assembling an image's report needs besides its layer
-// results: stored with an image whose layers other shards scan, so that
-// `layerscan report` can assemble it once they are done.
+// results: stored with every image, so that it is assembled once its
+// layers are stored (by this sweep, or by `layerscan report` when other
+// shards scan them), and again under other report options without the
+// registry.
 //
 // The config is kept redacted (scan.StoredConfig: its Env, Labels and
 // history hold secrets in the clear), with the findings it held.

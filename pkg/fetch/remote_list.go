@@ -1,4 +1,4 @@
-package sweep
+package fetch
 
 import (
 	"context"
@@ -9,96 +9,102 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-
-	"github.com/layerscan/layerscan/pkg/fetch"
 )
+
+// DefaultMaxNames bounds the repositories of a catalog, and the tags of
+// one repository, that are read (WithMaxNames).
+const DefaultMaxNames = 1_000_000
 
 // maxPages bounds the pages of one catalog or tag list.
 const maxPages = 100000
 
-// DefaultMaxNames bounds the repositories of a catalog, and the tags of
-// one repository, a sweep reads (Options.MaxNames).
-const DefaultMaxNames = 1_000_000
+// WithMaxNames bounds the repositories of a catalog, and the tags of one
+// repository, that are read: more is an error.
+func WithMaxNames(n int) Option {
+	return func(o *Options) {
+		if n > 0 {
+			o.MaxNames = n
+		}
+	}
+}
+
+// WithPageSize asks for catalog and tag list pages of n names (0: the
+// registry's default).
+func WithPageSize(n int) Option { return func(o *Options) { o.PageSize = max(n, 0) } }
+
+// WithQPS limits the requests per second to a registry, every one counted
+// (blob downloads and retries included); 0: no limit.
+func WithQPS(qps float64) Option { return func(o *Options) { o.QPS = max(qps, 0) } }
 
 // The catalog and tag lists are read here rather than with remote.Catalog
 // and remote.List: those refuse a Link to https when they believe a
 // loopback registry speaks http, and the next-page URL is taken here
 // relative to the request, as RFC 8288 says.
 
-// catalog lists every repository, following Link headers.
-func (s *sweeper) catalog(ctx context.Context) ([]string, error) {
+// Catalog lists every repository of the registry (/v2/_catalog), following
+// Link headers.
+func (r *Remote) Catalog(ctx context.Context) ([]string, error) {
 	var page struct {
 		Repositories []string `json:"repositories"`
 	}
 	var out []string
-	err := s.pages(ctx, []string{"registry:catalog:*"}, "/v2/_catalog", func(r io.Reader) error {
+	err := r.pages(ctx, "registry:catalog:*", "/v2/_catalog", func(body io.Reader) error {
 		page.Repositories = nil
-		if err := json.NewDecoder(io.LimitReader(r, 64<<20)).Decode(&page); err != nil {
+		if err := json.NewDecoder(io.LimitReader(body, 64<<20)).Decode(&page); err != nil {
 			return err
 		}
-		if len(out)+len(page.Repositories) > s.maxNames() {
-			return fmt.Errorf("the catalog lists more than %d repositories (--max-names)", s.maxNames())
+		if len(out)+len(page.Repositories) > r.maxNames() {
+			return fmt.Errorf("the catalog lists more than %d repositories (--max-names)", r.maxNames())
 		}
 		out = append(out, page.Repositories...)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, classifyRemote(err)
+	}
+	return out, nil
 }
 
-// tags lists every tag of repo, following Link headers.
-func (s *sweeper) tags(ctx context.Context, repo name.Repository) ([]string, error) {
+// Tags lists every tag of repo, following Link headers.
+func (r *Remote) Tags(ctx context.Context, repo string) ([]string, error) {
+	rp, err := r.Repository(repo)
+	if err != nil {
+		return nil, err
+	}
 	var page struct {
 		Tags []string `json:"tags"`
 	}
 	var out []string
-	err := s.pages(ctx, []string{repo.Scope(transport.PullScope)}, "/v2/"+repo.RepositoryStr()+"/tags/list", func(r io.Reader) error {
+	err = r.pages(ctx, rp.Scope(transport.PullScope), "/v2/"+rp.RepositoryStr()+"/tags/list", func(body io.Reader) error {
 		page.Tags = nil
-		if err := json.NewDecoder(io.LimitReader(r, 64<<20)).Decode(&page); err != nil {
+		if err := json.NewDecoder(io.LimitReader(body, 64<<20)).Decode(&page); err != nil {
 			return err
 		}
-		if len(out)+len(page.Tags) > s.maxNames() {
-			return fmt.Errorf("%s lists more than %d tags (--max-names)", repo.RepositoryStr(), s.maxNames())
+		if len(out)+len(page.Tags) > r.maxNames() {
+			return fmt.Errorf("%s lists more than %d tags (--max-names)", rp.RepositoryStr(), r.maxNames())
 		}
 		out = append(out, page.Tags...)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, classifyRemote(err)
+	}
+	return out, nil
 }
 
-func (s *sweeper) maxNames() int {
-	if s.o.MaxNames > 0 {
-		return s.o.MaxNames
+func (r *Remote) maxNames() int {
+	if r.o.MaxNames > 0 {
+		return r.o.MaxNames
 	}
 	return DefaultMaxNames
 }
 
-func (s *sweeper) authenticator() (authn.Authenticator, error) {
-	switch {
-	case s.o.Auth != nil:
-		return s.o.Auth, nil
-	case s.o.Keychain != nil:
-		return s.o.Keychain.Resolve(s.reg)
-	}
-	return authn.DefaultKeychain.Resolve(s.reg)
-}
-
-func (s *sweeper) pages(ctx context.Context, scopes []string, path string, decode func(io.Reader) error) error {
-	auth, err := s.authenticator()
-	if err != nil {
-		return err
-	}
-	rt := transport.NewRetry(s.transport, transport.WithRetryBackoff(transport.Backoff{Duration: 500 * time.Millisecond, Factor: 3, Jitter: 0.1, Steps: 4}),
-		transport.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
-			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout))
-	if s.o.UserAgent != "" {
-		rt = transport.NewUserAgent(rt, s.o.UserAgent)
-	}
-	tr, err := transport.NewWithContext(ctx, s.reg, auth, rt, scopes)
+// pages reads a paginated list: every page, following rel="next" Link
+// headers on the same host only, never a page twice.
+func (r *Remote) pages(ctx context.Context, scope, path string, decode func(io.Reader) error) error {
+	tr, err := r.transport(ctx, scope)
 	if err != nil {
 		return err
 	}
@@ -114,9 +120,9 @@ func (s *sweeper) pages(ctx context.Context, scopes []string, path string, decod
 		}
 		return nil
 	}}
-	next := &url.URL{Scheme: s.reg.Scheme(), Host: s.reg.RegistryStr(), Path: path}
-	if s.o.PageSize > 0 {
-		next.RawQuery = "n=" + strconv.Itoa(s.o.PageSize)
+	next := &url.URL{Scheme: r.reg.Scheme(), Host: r.reg.RegistryStr(), Path: path}
+	if r.o.PageSize > 0 {
+		next.RawQuery = "n=" + strconv.Itoa(r.o.PageSize)
 	}
 	seen := map[string]bool{}
 	for range maxPages {
@@ -128,7 +134,7 @@ func (s *sweeper) pages(ctx context.Context, scopes []string, path string, decod
 		// broke off (a reset or truncated answer is no HTTP status, so the
 		// transport's own retry does not see it).
 		var resp *http.Response
-		err := fetch.Retry(ctx, func() error {
+		err := retry(ctx, r.o.BlobAttempts, transient, func() error {
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, next.String(), nil)
 			if err != nil {
 				return err

@@ -1,0 +1,58 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// A streamed report is the same document as the report held whole: the
+// JSON byte for byte what encoding the whole Report gives (the other
+// formats are checked by their golden files, written through streams),
+// each format reading the images in as few passes as it needs, the tally
+// counting what the exit status needs.
+func TestStreamWritesTheWholeDocument(t *testing.T) {
+	for _, r := range []*Report{sample(), New(Tool{Name: "layerscan", Version: "1.0"})} {
+		var whole, streamed bytes.Buffer
+		if err := writeJSON(&whole, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteJSON(&streamed, r); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(whole.Bytes(), streamed.Bytes()) {
+			t.Errorf("%d images: streamed JSON differs:\n%s\nwant\n%s", len(r.Images), streamed.Bytes(), whole.Bytes())
+		}
+	}
+	r := sample()
+	for format, passes := range map[string]int{"json": 1, "csv": 1, "table": 1, "markdown": 1, "sarif": 4, "html": 1} {
+		calls := 0
+		s := NewStream(r.Tool, func(yield func(*Image) error) error {
+			calls++
+			return r.Stream().Images(yield)
+		})
+		var b bytes.Buffer
+		if err := WriteStream(&b, format, s, WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if calls != passes {
+			t.Errorf("%s: %d passes over the images, want %d", format, calls, passes)
+		}
+		if tl := s.Tally(); tl.Images != len(r.Images) || tl.Findings != r.FindingCount() || tl.Incomplete != r.Incomplete() ||
+			tl.Failing("high") != r.Failing("high") || tl.Failing("info") != r.Failing("info") {
+			t.Errorf("%s: tally %+v, report: %d findings, %d failing high", format, tl, r.FindingCount(), r.Failing("high"))
+		}
+	}
+	broken := errors.New("the store went away")
+	s := NewStream(r.Tool, func(yield func(*Image) error) error {
+		if err := yield(r.Images[0]); err != nil {
+			return err
+		}
+		return broken
+	})
+	for _, format := range []string{"json", "sarif", "csv", "table", "markdown", "html"} {
+		if err := WriteStream(&bytes.Buffer{}, format, s, WriteOptions{}); !errors.Is(err, broken) {
+			t.Errorf("%s: %v, want the source's error", format, err)
+		}
+	}
+}
