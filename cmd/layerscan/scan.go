@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/fingerprint"
 	"github.com/layerscan/layerscan/pkg/progress"
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/scan"
@@ -27,6 +28,7 @@ type scanOptions struct {
 	exitCode      int
 	maxFileSize   int64
 	decodeDepth   int
+	keyFile       string
 
 	// Flags added by other parts of the CLI, each in its own file.
 	out outputOptions // output.go: formats, progress, gating
@@ -46,6 +48,7 @@ func (o *scanOptions) register(cmd *cobra.Command) {
 	f.IntVar(&o.exitCode, "exit-code", exitFindings, "exit status when findings at or above --fail-on are found")
 	f.Int64Var(&o.maxFileSize, "max-file-size", 0, "scan at most this many bytes of each file (0: no limit)")
 	f.IntVar(&o.decodeDepth, "max-decode-depth", 2, "rounds of base64/hex/percent decoding to find encoded secrets (0: none)")
+	f.StringVar(&o.keyFile, "fingerprint-key-file", "", "key file of the fingerprints and secret ids (default: $"+fingerprint.EnvKey+", else ~/.config/layerscan/fingerprint.key, made once)")
 	o.out.register(f)
 	o.det.register(f)
 	o.wlk.register(f)
@@ -98,6 +101,9 @@ func (o *scanOptions) pipeline(cmd *cobra.Command, prog *progress.Bars) (*scan.P
 		Detect: o.det.options(o.decodeDepth),
 		Scan:   scan.Options{Jobs: o.jobs, ShowSecrets: o.showSecrets, MaxFileSize: o.maxFileSize},
 		Tool:   report.Tool{Name: "layerscan", Version: toolVersion()},
+	}
+	if cfg.Scan.Key, err = fingerprint.Resolve(o.keyFile); err != nil {
+		return nil, usageErr("%v", err)
 	}
 	if err := o.wlk.apply(&cfg.Scan); err != nil {
 		return nil, err

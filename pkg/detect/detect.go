@@ -253,15 +253,6 @@ func (d *Detector) convert(in []report.Finding, path, data string, pathRules boo
 	return out
 }
 
-// Fingerprint identifies a finding without revealing its secret: a hash of
-// the rule, the path and the secret. It stays the same when the image is
-// rebuilt with the same file, so it can be used to suppress a finding.
-func Fingerprint(rule, path, secret string) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "layerscan/v1\x00%s\x00%s\x00%s", rule, path, secret)
-	return hex.EncodeToString(h.Sum(nil))[:32]
-}
-
 // Redact shows at most the first four characters of a secret (fewer for
 // short ones) followed by "****". A value already redacted is returned as
 // it is, so that text redacted twice (a stored config, then the report)

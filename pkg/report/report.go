@@ -134,6 +134,9 @@ type Finding struct {
 	// Secret is redacted ("ghp_****") unless --show-secrets.
 	Secret      string `json:"secret"`
 	Fingerprint string `json:"fingerprint"`
+	// SecretID names the secret's value (keyed): the findings of one
+	// secret, wherever it was found, share it (Report.Secrets).
+	SecretID string `json:"secret_id,omitempty"`
 	// ArchivePath is the chain of members inside nested archives, when the
 	// secret is in a file inside an archive at Path ("BOOT-INF/…").
 	ArchivePath []string `json:"archive_path,omitempty"`

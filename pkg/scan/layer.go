@@ -11,6 +11,7 @@ import (
 
 	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/fingerprint"
 	"github.com/layerscan/layerscan/pkg/provenance"
 	"github.com/layerscan/layerscan/pkg/walk"
 )
@@ -65,10 +66,13 @@ type LayerHit struct {
 	Encoding    string   `json:"encoding,omitempty"`
 	Note        string   `json:"note,omitempty"`
 	Line        int      `json:"line,omitempty"`
-	// Redacted is the secret as reports show it; Fingerprint is
-	// detect.Fingerprint of the rule, the member path and the secret.
+	// Redacted is the secret as reports show it; Fingerprint is the keyed
+	// fingerprint of the rule, the member path and the secret
+	// (fingerprint.Key.Finding), SecretID the keyed id of the secret's
+	// value (fingerprint.Key.Secret).
 	Redacted    string `json:"redacted"`
 	Fingerprint string `json:"fingerprint"`
+	SecretID    string `json:"secret_id,omitempty"`
 	// LinkFingerprints are the fingerprints the secret has under the paths
 	// of the layer's hardlinks (path → fingerprint), so that a cached result
 	// can name a finding reached through a hardlink without the plaintext.
@@ -78,19 +82,19 @@ type LayerHit struct {
 }
 
 // fingerprintAt is the finding's fingerprint when reached at path.
-func (r *LayerHit) fingerprintAt(path string) string {
+func (r *LayerHit) fingerprintAt(key *fingerprint.Key, path string) string {
 	if path == r.Path {
 		return r.Fingerprint
 	}
 	if r.secret != "" {
-		return detect.Fingerprint(r.Rule, memberPath(path, r.Chain), r.secret)
+		return key.Finding(r.Rule, memberPath(path, r.Chain), r.secret)
 	}
 	if fp, ok := r.LinkFingerprints[path]; ok {
 		return fp
 	}
 	// A hardlink in another layer, from a cached result: the plaintext is
 	// gone, so derive a stable fingerprint from the original one.
-	return detect.Fingerprint(r.Rule, memberPath(path, r.Chain), "fingerprint:"+r.Fingerprint)
+	return key.Finding(r.Rule, memberPath(path, r.Chain), "fingerprint:"+r.Fingerprint)
 }
 
 // ScanLayers walks layers (their Index fields number the results; use
@@ -159,8 +163,9 @@ func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*Laye
 		rf := LayerHit{
 			Entry: r.entry, Path: r.path, Chain: r.chain, Rule: r.f.RuleID, Description: r.f.Description,
 			Severity: r.f.Severity, Encoding: r.f.Encoding, Note: r.f.Note, Line: r.f.Line,
-			Redacted: detect.Redact(r.f.Secret), Fingerprint: detect.Fingerprint(r.f.RuleID, memberPath(r.path, r.chain), r.f.Secret),
-			secret: r.f.Secret,
+			Redacted: detect.Redact(r.f.Secret), Fingerprint: s.opts.Key.Finding(r.f.RuleID, memberPath(r.path, r.chain), r.f.Secret),
+			SecretID: s.opts.Key.Secret(r.f.Secret),
+			secret:   r.f.Secret,
 		}
 		// Hardlinks to the file (directly or through another hardlink).
 		reach := map[string]bool{r.path: true}
@@ -170,7 +175,7 @@ func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*Laye
 				if rf.LinkFingerprints == nil {
 					rf.LinkFingerprints = map[string]string{}
 				}
-				rf.LinkFingerprints[e.Path] = detect.Fingerprint(r.f.RuleID, memberPath(e.Path, r.chain), r.f.Secret)
+				rf.LinkFingerprints[e.Path] = s.opts.Key.Finding(r.f.RuleID, memberPath(e.Path, r.chain), r.f.Secret)
 			}
 		}
 		lr.Findings = append(lr.Findings, rf)

@@ -2,7 +2,10 @@ package sweep
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,6 +25,7 @@ import (
 
 	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/scan"
+	"github.com/layerscan/layerscan/pkg/store"
 	"github.com/layerscan/layerscan/pkg/store/sqlite"
 )
 
@@ -150,4 +154,26 @@ func TestCatalogBounds(t *testing.T) {
 			t.Errorf("got %v (other host asked %d times), want the redirect refused", err, asked)
 		}
 	})
+}
+
+// TestSweepRefusesAnotherKey: a store written under one fingerprint key
+// is not swept into under another (its fingerprints would not compare).
+func TestSweepRefusesAnotherKey(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, _ := random.Image(256, 1)
+	ref, _ := name.ParseReference(host+"/app:1", name.Insecure)
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	o := sweepOpts(t, host)
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	det, _ := detect.New(detect.Options{})
+	o.Scanner = scan.New(det, scan.Options{}) // another random key
+	if _, err := Run(context.Background(), o); !errors.Is(err, store.ErrOtherKey) {
+		t.Errorf("a sweep under another key: %v, want store.ErrOtherKey", err)
+	}
 }

@@ -1,0 +1,91 @@
+package fingerprint
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func mustKey(t *testing.T, s string) *Key {
+	t.Helper()
+	k, err := ParseKey(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestKeyedValues(t *testing.T) {
+	a := mustKey(t, "0123456789abcdef0123456789abcdef")
+	b := mustKey(t, "a team's shared key, long enough")
+	const secret = "ghp_R7tLw9ZcY4bHf6sDg1aEo5uIyT0Qeq8Jk2mV"
+	fa, fb := a.Finding("github-pat", "/app/.env", secret), b.Finding("github-pat", "/app/.env", secret)
+	if fa == fb || len(fa) != 32 || len(a.Secret(secret)) != 16 {
+		t.Fatalf("fingerprints %s %s", fa, fb)
+	}
+	if fa != a.Finding("github-pat", "/app/.env", secret) || a.Secret(secret) != a.Secret(secret) {
+		t.Fatal("not deterministic")
+	}
+	// Neither the legacy formula nor a plain hash of the value gives them.
+	old := sha256.Sum256([]byte("layerscan/v1\x00github-pat\x00/app/.env\x00" + secret))
+	plain := sha256.Sum256([]byte(secret))
+	for _, v := range []string{hex.EncodeToString(old[:])[:32], hex.EncodeToString(plain[:])[:32], hex.EncodeToString(plain[:])[:16]} {
+		if v == fa || v == fb || strings.HasPrefix(v, a.Secret(secret)) {
+			t.Errorf("an unkeyed hash reproduces a keyed value: %s", v)
+		}
+	}
+	if Legacy("github-pat", "/app/.env", secret) != hex.EncodeToString(old[:])[:32] {
+		t.Error("Legacy is not the old formula")
+	}
+	if a.ID() == b.ID() || !strings.HasPrefix(a.ID(), "k") {
+		t.Errorf("ids %s %s", a.ID(), b.ID())
+	}
+	if _, err := ParseKey("short"); err == nil {
+		t.Error("a 5-byte key was accepted")
+	}
+}
+
+func TestLoadOrCreate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "layerscan", "fingerprint.key")
+	k1, err := LoadOrCreate(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", st, err)
+	}
+	if d, _ := os.Stat(filepath.Dir(path)); d.Mode().Perm() != 0o700 {
+		t.Errorf("key directory mode %v", d.Mode().Perm())
+	}
+	k2, err := LoadOrCreate(path)
+	if err != nil || k2.ID() != k1.ID() {
+		t.Fatalf("second load: %v, id %s vs %s", err, k2.ID(), k1.ID())
+	}
+	os.Chmod(path, 0o644)
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a world-readable key file: %v", err)
+	}
+	link := filepath.Join(dir, "link.key")
+	os.Chmod(path, 0o600)
+	os.Symlink(path, link)
+	if _, err := Load(link); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("a symlinked key file: %v", err)
+	}
+}
+
+func ExampleKey_Secret() {
+	k, _ := ParseKey("00112233445566778899aabbccddeeff")
+	// The same value has the same id wherever it is found; another key
+	// gives another id.
+	fmt.Println(k.Secret("hunter2-but-longer") == k.Secret("hunter2-but-longer"))
+	fmt.Println(len(k.Secret("x")), len(k.Finding("rule", "/path", "x")))
+	// Output:
+	// true
+	// 16 32
+}
