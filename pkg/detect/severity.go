@@ -54,3 +54,28 @@ func (d *Detector) severityOf(rule string, tags []string) string {
 	}
 	return "high"
 }
+
+// Specificity ranks how precisely a rule names what a secret is, to pick
+// one kind for a secret several rules found (the secrets view): 2 for a
+// rule that knows the issuer from the secret itself (github-pat,
+// aws-access-token, private-key, …), 1 for one that knows it from where
+// the secret is written (a docker config's auth, a URL's password, a
+// .netrc entry), 0 for the loose rules that guess from a name or an
+// assignment (generic-api-key, dotenv-secret, …).
+func Specificity(rule string) int {
+	switch {
+	case strings.HasPrefix(rule, "generic-"), rule == "dotenv-secret", rule == "shell-history":
+		return 0
+	case contextRules[rule]:
+		return 1
+	}
+	return 2
+}
+
+// contextRules are layerscan's rules that find a credential by the file or
+// command it is written in, not by its own shape.
+var contextRules = map[string]bool{
+	"docker-config-auth": true, "npmrc-auth": true, "pypirc-password": true, "netrc-password": true,
+	"git-credentials": true, "git-config-credentials": true, "url-credentials": true,
+	"docker-login-password": true, "kubeconfig-token": true, "terraform-state": true,
+}

@@ -23,6 +23,9 @@ type Report struct {
 	Schema string   `json:"schema"`
 	Tool   Tool     `json:"tool"`
 	Images []*Image `json:"images"`
+	// Verdicts are the verification verdicts by secret id (--verify);
+	// the JSON report carries them in its secrets.
+	Verdicts map[string]Verdict `json:"-"`
 }
 
 // New is the report of images made by tool: the one place a report's

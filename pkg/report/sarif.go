@@ -231,7 +231,7 @@ func WriteSARIF(w io.Writer, r *Report) error {
 				sarifNotification{Level: "warning", Message: sarifText{Text: im.Ref + ": " + problemText(wn)}})
 		}
 		for _, f := range im.Findings {
-			run.Results = append(run.Results, sarifResultOf(im, f, index[f.Rule]))
+			run.Results = append(run.Results, sarifResultOf(im, f, index[f.Rule], r.Verdicts))
 		}
 	}
 	run.Invocations = []sarifInvocation{inv}
@@ -247,7 +247,7 @@ func WriteSARIF(w io.Writer, r *Report) error {
 	return writeJSON(w, log)
 }
 
-func sarifResultOf(im *Image, f Finding, ruleIndex int) sarifResult {
+func sarifResultOf(im *Image, f Finding, ruleIndex int, verdicts map[string]Verdict) sarifResult {
 	props := map[string]any{
 		"severity":    f.Severity,
 		"source":      f.Source,
@@ -274,6 +274,10 @@ func sarifResultOf(im *Image, f Finding, ruleIndex int) sarifResult {
 	setIf("hardlinkTo", f.HardlinkTo)
 	setIf("field", f.Field)
 	setIf("path", f.Path)
+	setIf("secretId", f.SecretID)
+	if v, ok := verdicts[f.SecretID]; ok && f.SecretID != "" {
+		props["verification"] = v
+	}
 	if f.HistoryIndex != nil {
 		props["historyIndex"] = *f.HistoryIndex
 	}

@@ -35,6 +35,7 @@ func WriteTableOptions(w io.Writer, r *Report, opts TableOptions) error {
 	r = Sanitized(r)
 	ew := &errWriter{w: w}
 	t := &tableWriter{ew: ew, opts: opts}
+	t.secrets(r)
 	for i, im := range r.Images {
 		if i > 0 {
 			ew.printf("\n")
@@ -171,7 +172,7 @@ func (t *tableWriter) findings(fs []Finding) {
 			sev += " (vendor)"
 		}
 		rows = append(rows, [nCols]string{
-			sev, f.Rule, Location(f), fmt.Sprint(f.Line), status(f), f.Cause, OriginText(f.Origin), f.Secret,
+			sev, f.Rule, Location(f), fmt.Sprint(f.Line), status(f), f.Cause, OriginText(f.Origin), SecretLabel(f),
 		})
 	}
 	show := [nCols]bool{true, true, true, true, true, hasCause, hasOrigin, true}
@@ -183,6 +184,17 @@ func (t *tableWriter) findings(fs []Finding) {
 		}
 	}
 	if t.opts.Width > 0 {
+		// The secret's short id goes first when the row is too wide: the
+		// secrets view above names every secret by it.
+		if sum := nCols*2 + width[colSeverity] + width[colRule] + colMin[colWhere] + width[colLine] + colMin[colStatus] + width[colSecret]; sum > t.opts.Width {
+			width[colSecret] = 0
+			for i := range rows {
+				if i > 0 {
+					rows[i][colSecret] = fs[i-1].Secret
+				}
+				width[colSecret] = max(width[colSecret], utf8.RuneCountInString(rows[i][colSecret]))
+			}
+		}
 		natural := width
 		total := func() int {
 			n := 0
