@@ -112,8 +112,10 @@ func TestDeployManifests(t *testing.T) {
 	if _, ok := env["JOB_COMPLETION_INDEX"]; !ok {
 		t.Error("JOB_COMPLETION_INDEX is not used")
 	}
-	if ref, _ := yget(t, env["LAYERSCAN_DB"], "valueFrom", "secretKeyRef").(map[string]any); ref == nil || ref["name"] == nil {
-		t.Error("LAYERSCAN_DB does not come from a Secret")
+	for _, name := range []string{"LAYERSCAN_DB", "LAYERSCAN_FINGERPRINT_KEY"} {
+		if ref, _ := yget(t, env[name], "valueFrom", "secretKeyRef").(map[string]any); ref == nil || ref["name"] == nil {
+			t.Errorf("%s does not come from a Secret", name)
+		}
 	}
 	if !strings.Contains(yget(t, env["LAYERSCAN_RUN"], "valueFrom", "fieldRef", "fieldPath").(string), "job-name") {
 		t.Error("LAYERSCAN_RUN is not the Job's name")

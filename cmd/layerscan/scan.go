@@ -102,7 +102,7 @@ func (o *scanOptions) pipeline(cmd *cobra.Command, prog *progress.Bars) (*scan.P
 		Scan:   scan.Options{Jobs: o.jobs, ShowSecrets: o.showSecrets, MaxFileSize: o.maxFileSize},
 		Tool:   report.Tool{Name: "layerscan", Version: toolVersion()},
 	}
-	if cfg.Scan.Key, err = fingerprint.Resolve(o.keyFile); err != nil {
+	if cfg.Scan.Key, err = fingerprint.Resolve(o.keyFile, cmd.ErrOrStderr()); err != nil {
 		return nil, usageErr("%v", err)
 	}
 	if err := o.wlk.apply(&cfg.Scan); err != nil {

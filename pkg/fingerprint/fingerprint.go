@@ -165,10 +165,13 @@ func Legacy(rule, path, secret string) string {
 }
 
 // Resolve is the key of a run: the key EnvKey gives when it is set (not
-// empty), else
-// the key file at file (which must exist) when file is not "", else the
-// installation's key file (DefaultPath), created when missing.
-func Resolve(file string) (*Key, error) {
+// empty), else the key file at file (which must exist) when file is not
+// "", else the installation's key file (DefaultPath), created when
+// missing. When that file can be neither read nor made (a read-only home
+// in a container), the run gets a random key and a one-line warning on
+// warn: its fingerprints are stable only within the run. A bad key or key
+// file that was asked for is an error.
+func Resolve(file string, warn io.Writer) (*Key, error) {
 	if v := os.Getenv(EnvKey); v != "" {
 		k, err := ParseKey(v)
 		if err != nil {
@@ -180,8 +183,15 @@ func Resolve(file string) (*Key, error) {
 		return Load(file)
 	}
 	p, err := DefaultPath()
-	if err != nil {
-		return nil, err
+	if err == nil {
+		var k *Key
+		if k, err = LoadOrCreate(p); err == nil {
+			return k, nil
+		}
+		if _, serr := os.Stat(p); serr == nil {
+			return nil, err // there, but unusable (mode, not a file): say so
+		}
 	}
-	return LoadOrCreate(p)
+	fmt.Fprintf(warn, "layerscan: no fingerprint key (%v): this run's fingerprints and secret ids are random; set %s to a shared key\n", err, EnvKey)
+	return Random(), nil
 }

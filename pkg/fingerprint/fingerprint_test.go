@@ -89,3 +89,33 @@ func ExampleKey_Secret() {
 	// true
 	// 16 32
 }
+
+func TestResolve(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", home)
+	t.Setenv(EnvKey, "")
+	var warn strings.Builder
+	k1, err := Resolve("", &warn)
+	if err != nil || warn.Len() != 0 {
+		t.Fatalf("default key: %v %q", err, warn.String())
+	}
+	if k2, _ := Resolve("", &warn); k2.ID() != k1.ID() {
+		t.Error("the installation key changed between runs")
+	}
+	t.Setenv(EnvKey, "a shared key for the whole team")
+	if k3, _ := Resolve("", &warn); k3.ID() == k1.ID() {
+		t.Errorf("%s is not used", EnvKey)
+	}
+	t.Setenv(EnvKey, "")
+	if _, err := Resolve(filepath.Join(home, "missing.key"), &warn); err == nil {
+		t.Error("a missing --fingerprint-key-file is not an error")
+	}
+	// A config directory where nothing can be made: a random key and a warning.
+	ro := filepath.Join(home, "ro")
+	os.WriteFile(ro, nil, 0o600) // a file where the directory should be
+	t.Setenv("XDG_CONFIG_HOME", ro)
+	k4, err := Resolve("", &warn)
+	if err != nil || k4 == nil || !strings.Contains(warn.String(), "random") {
+		t.Errorf("unwritable config dir: %v, warning %q", err, warn.String())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -213,6 +214,20 @@ func TestStoreHoldsNoUnkeyedHash(t *testing.T) {
 	if err != nil || len(res.Images) != 1 || len(res.Images[0].Findings) == 0 {
 		t.Fatalf("sweep: %v", err)
 	}
+	// Layer results are stored gzipped: read them decoded.
+	var stored []byte
+	for _, l := range res.Images[0].Layers {
+		b, ok, err := st.Layer(context.Background(), l.Digest, det.RulesetFingerprint())
+		if err != nil || !ok {
+			t.Fatalf("layer %s not stored: %v", l.Digest, err)
+		}
+		lr, err := DecodeLayer(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, _ := json.Marshal(lr)
+		stored = append(stored, j...)
+	}
 	st.Close()
 	// The plaintext of each finding, from a scan that shows secrets.
 	src, err := fetch.Open(context.Background(), "oci:../../testdata/images/lifecycle")
@@ -224,7 +239,6 @@ func TestStoreHoldsNoUnkeyedHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stored []byte
 	for _, suffix := range []string{"", "-wal"} {
 		b, _ := os.ReadFile(dbPath + suffix)
 		stored = append(stored, b...)
