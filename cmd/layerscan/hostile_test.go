@@ -30,8 +30,8 @@ type hostileLayer struct {
 
 type hostileImage struct {
 	layers  []hostileLayer
-	history []map[string]any // default: one entry per layer
-	refName string           // org.opencontainers.image.ref.name of the index entry
+	history []map[string]any  // default: one entry per layer
+	refName string            // org.opencontainers.image.ref.name of the index entry
 	env     []string          // config Env
 	labels  map[string]string // config Labels
 }

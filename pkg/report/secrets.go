@@ -120,7 +120,7 @@ func (r *Report) Secrets() []Secret {
 	at := map[string]int{}
 	type place struct {
 		image, source, path, archive, field string
-		history, line, layer              int
+		history, line, layer                int
 	}
 	places := map[string]map[place]int{}
 	for _, im := range r.Images {
