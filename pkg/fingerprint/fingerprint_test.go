@@ -27,7 +27,7 @@ func TestKeyedValues(t *testing.T) {
 	if fa == fb || len(fa) != 32 || len(a.Secret(secret)) != 16 {
 		t.Fatalf("fingerprints %s %s", fa, fb)
 	}
-	if fa != a.Finding("github-pat", "/app/.env", secret) || a.Secret(secret) != a.Secret(secret) {
+	if a2 := mustKey(t, "0123456789abcdef0123456789abcdef"); fa != a2.Finding("github-pat", "/app/.env", secret) || a.Secret(secret) != a2.Secret(secret) {
 		t.Fatal("not deterministic")
 	}
 	// Neither the legacy formula nor a plain hash of the value gives them.
@@ -83,10 +83,14 @@ func ExampleKey_Secret() {
 	k, _ := ParseKey("00112233445566778899aabbccddeeff")
 	// The same value has the same id wherever it is found; another key
 	// gives another id.
-	fmt.Println(k.Secret("hunter2-but-longer") == k.Secret("hunter2-but-longer"))
+	again, _ := ParseKey("00112233445566778899aabbccddeeff")
+	other, _ := ParseKey("ffeeddccbbaa99887766554433221100")
+	fmt.Println(k.Secret("hunter2-but-longer") == again.Secret("hunter2-but-longer"))
+	fmt.Println(k.Secret("hunter2-but-longer") == other.Secret("hunter2-but-longer"))
 	fmt.Println(len(k.Secret("x")), len(k.Finding("rule", "/path", "x")))
 	// Output:
 	// true
+	// false
 	// 16 32
 }
 
