@@ -33,7 +33,14 @@ type Hit struct {
 	Encoding string
 	// Note adds what the rule knows about the match.
 	Note string
+	// Context is the line the secret is on (at most MaxContext bytes),
+	// plaintext like Secret: live verification reads where a credential
+	// belongs from it (a URL's host, a login command's registry).
+	Context string
 }
+
+// MaxContext bounds Hit.Context.
+const MaxContext = 2048
 
 // Options configure New.
 type Options struct {
@@ -232,6 +239,7 @@ func (d *Detector) convert(in []report.Finding, path, data string, pathRules boo
 			Entropy:  f.Entropy,
 			Severity: d.severityOf(f.RuleID, tags),
 			Encoding: encodingOf(tags),
+			Context:  strings.Clone(f.Line[:min(len(f.Line), MaxContext)]),
 		}
 		if KnownExample(nf.Secret) || !d.noPrecise && precise(nf.RuleID, path, f.Line, nf.Secret) != "" {
 			continue
