@@ -372,6 +372,7 @@ func npmrc(c *collector, content []byte) {
 	entries := map[string]*entry{}
 	var order []string
 	defaultReg := "https://registry.npmjs.org/"
+	schemes := map[string]string{} // "//host[:port]" → scheme of a registry= line
 	get := func(reg string) *entry {
 		if e, ok := entries[reg]; ok {
 			return e
@@ -391,9 +392,12 @@ func npmrc(c *collector, content []byte) {
 			return
 		}
 		k, v = strings.TrimSpace(k), strings.Trim(strings.TrimSpace(v), `"'`)
-		if k == "registry" {
+		if k == "registry" || strings.HasSuffix(k, ":registry") {
 			if u, err := url.Parse(v); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
-				defaultReg = v
+				if k == "registry" {
+					defaultReg = v
+				}
+				schemes["//"+strings.ToLower(u.Host)] = u.Scheme
 			}
 			return
 		}
@@ -403,7 +407,7 @@ func npmrc(c *collector, content []byte) {
 			if i < 0 {
 				return
 			}
-			reg, key = "https:"+k[:i], k[i+1:]
+			reg, key = k[:i], k[i+1:]
 		}
 		switch key {
 		case "_authToken":
@@ -418,8 +422,18 @@ func npmrc(c *collector, content []byte) {
 	})
 	for _, reg := range order {
 		e := entries[reg]
-		if reg == "" {
+		switch {
+		case reg == "":
 			reg = defaultReg
+		default:
+			// A //host/path/ key is for that registry whatever its scheme:
+			// the scheme of a registry= line for the same host, else https.
+			host, _, _ := strings.Cut(reg[2:], "/")
+			scheme := schemes["//"+strings.ToLower(host)]
+			if scheme == "" {
+				scheme = "https"
+			}
+			reg = scheme + ":" + reg
 		}
 		u, err := url.Parse(reg)
 		if err != nil {

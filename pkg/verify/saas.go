@@ -238,8 +238,12 @@ func (v *Verifier) npm(ctx context.Context, c Credential) Result {
 	var w struct {
 		Username string `json:"username"`
 	}
-	if err := json.Unmarshal(r.body, &w); err != nil || w.Username == "" {
-		return unknown("npm whoami answered 200 without a username")
+	if err := json.Unmarshal(r.body, &w); err != nil {
+		return unknown("npm whoami answered 200 without JSON")
+	}
+	if w.Username == "" {
+		// Verdaccio answers an unknown token so: the request was anonymous.
+		return invalid("npm whoami: the registry knows no user for the credential")
 	}
 	return verified(w.Username)
 }

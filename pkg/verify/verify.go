@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -109,11 +110,13 @@ func New(o Options) *Verifier {
 		limiters:  map[string]*rate.Limiter{},
 	}
 	for _, h := range o.AllowHosts {
-		h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
-		if hp, ok := hostPort(h, "0"); ok && strings.HasSuffix(hp, ":0") {
-			v.allow[hostname(hp)] = true
-		} else if ok {
-			v.allow[hp] = true
+		h = strings.TrimSpace(h)
+		if _, _, err := net.SplitHostPort(h); err == nil {
+			if hp, ok := hostPort(h, ""); ok {
+				v.allow[hp] = true
+			}
+		} else if hp, ok := hostPort(h, "1"); ok {
+			v.allow[hostname(hp)] = true // any port
 		}
 	}
 	for kind, raw := range o.Endpoints {
