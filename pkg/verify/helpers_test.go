@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"math/big"
 	"net"
@@ -110,4 +111,9 @@ func listenCounting(t *testing.T, addr string) *countingListener {
 func (l *countingListener) port() string {
 	_, p, _ := net.SplitHostPort(l.Addr().String())
 	return p
+}
+
+func sha256hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

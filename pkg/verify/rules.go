@@ -62,9 +62,6 @@ func FromRule(rule, secret string) (Credential, bool) {
 		c = Credential{Kind: kind, KeyID: secret}
 	}
 	if ep, ok := defaultEndpoints[kind]; ok {
-		if kind == KindNPM {
-			c.URL = ep
-		}
 		c.Host = strings.TrimPrefix(strings.TrimSuffix(ep, "/"), "https://") + ":443"
 	}
 	return c, true
