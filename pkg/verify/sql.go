@@ -83,7 +83,19 @@ func (v *Verifier) postgres(ctx context.Context, c Credential) Result {
 	}
 	cfg.Password = c.Secret
 	cfg.LookupFunc = func(_ context.Context, host string) ([]string, error) { return []string{host}, nil } // v.dial resolves and checks
-	cfg.DialFunc = v.dial
+	// sslmode prefer (and allow) make pgconn try a second connection, TLS
+	// or not, when the first fails before authentication: fine after a
+	// refused TLS handshake (the password was not sent yet), but a network
+	// error is not tried again.
+	var dialErr error
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if dialErr != nil {
+			return nil, dialErr
+		}
+		conn, err := v.dial(ctx, network, addr)
+		dialErr = err
+		return conn, err
+	}
 	cfg.ConnectTimeout = 0
 	if v.opts.RootCAs != nil && strings.HasPrefix(mode, "verify-") {
 		if cfg.TLSConfig != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +15,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/layerscan/layerscan/pkg/redact"
 	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
@@ -213,35 +213,24 @@ func unknownErr(what string, err error) Result {
 	return unknown(what + ": " + err.Error())
 }
 
-// scrub keeps s to one bounded line without any form of c's secret (the
-// secret, its URL escapes, the base64 of user:secret and of the secret).
+// scrub keeps s to one bounded line without any form of c's secret:
+// the secret and every encoded form the redactor knows (hex, percent and
+// unicode escapes, base64 at any offset, so also a user:secret basic-auth
+// value).
 func scrub(s string, c Credential) string {
 	if s == "" {
 		return ""
 	}
-	for _, f := range secretForms(c) {
-		if len(f) >= 4 {
-			s = strings.ReplaceAll(s, f, "****")
+	if len(c.Secret) >= 3 {
+		for _, f := range redact.Forms(c.Secret) {
+			if f == c.Secret || len(f) >= 6 {
+				s = strings.ReplaceAll(s, f, "****")
+			}
 		}
 	}
 	s = sanitize.OneLine(s)
 	if len(s) > maxReason {
-		s = s[:maxReason] + "…"
-		s = strings.ToValidUTF8(s, "")
+		s = strings.ToValidUTF8(s[:maxReason], "") + "…"
 	}
 	return s
-}
-
-func secretForms(c Credential) []string {
-	var out []string
-	for _, s := range []string{c.Secret} {
-		if s == "" {
-			continue
-		}
-		out = append(out, s, url.QueryEscape(s), url.PathEscape(s),
-			base64.StdEncoding.EncodeToString([]byte(s)),
-			base64.StdEncoding.EncodeToString([]byte(c.Username+":"+s)),
-			base64.StdEncoding.EncodeToString([]byte(s+":")))
-	}
-	return out
 }
