@@ -48,6 +48,13 @@ func (c *collector) add(cr Credential) {
 	if c.seen[cr] {
 		return
 	}
+	if cr.Kind == KindHTTPBasic {
+		for _, o := range c.out { // already known with its service
+			if o.Secret == cr.Secret && o.Host == cr.Host && o.Username == cr.Username {
+				return
+			}
+		}
+	}
 	c.seen[cr] = true
 	c.out = append(c.out, cr)
 }
@@ -83,7 +90,7 @@ func FromFile(p string, content []byte) []Credential {
 	case strings.HasSuffix(clean, "/.aws/credentials") || strings.HasSuffix(clean, "/.aws/config"):
 		awsINI(&c, content)
 	}
-	git := strings.HasSuffix(clean, "/.git/config")
+	git := strings.HasSuffix(clean, "/.git/config") || base == ".git-credentials"
 	fromText(&c, string(content), git)
 	return c.out
 }
