@@ -127,7 +127,7 @@ func (v *Verifier) postgres(ctx context.Context, c Credential) Result {
 		if errors.Is(err, ErrForbiddenAddress) {
 			return unknownErr("postgres", ErrForbiddenAddress)
 		}
-		return unknownErr("postgres", errors.Unwrap(err))
+		return unknownErr("postgres", err)
 	}
 	defer pc.Close(context.WithoutCancel(ctx))
 	res := pc.ExecParams(ctx, "SELECT current_user", nil, nil, nil, nil).Read()
