@@ -52,7 +52,7 @@ fi
 chmod u+x "$bin"
 
 # verdaccio, a real npm registry for pkg/verify's tests. 6.8.0: newer
-# releases want Node 22, Debian 12 has Node 18/20.
+# releases want Node 22 or newer.
 verdaccio_version=6.8.0
 vd=$root/.cache/verdaccio
 if [ ! -f "$vd/node_modules/verdaccio/package.json" ] || ! grep -q "\"version\": \"$verdaccio_version\"" "$vd/node_modules/verdaccio/package.json"; then
