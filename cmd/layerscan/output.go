@@ -25,6 +25,7 @@ type outputOptions struct {
 	quiet    bool
 	color    string
 	force    bool
+	verified bool // --fail-on-verified
 
 	outs []report.Output
 	tmpl *template.Template
@@ -36,6 +37,7 @@ func (o *outputOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.failOn, "fail-on", "low", "lowest severity that makes the exit status non-zero: critical, high, medium, low or info")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bars on stderr")
 	f.StringVar(&o.color, "color", "auto", "colour in the table: auto (only on a terminal, and not with NO_COLOR set), always or never")
+	f.BoolVar(&o.verified, "fail-on-verified", false, "with --verify: exit with --exit-code when a secret is verified working, whatever its severity")
 	f.BoolVar(&o.force, "force", false, "replace a symbolic link at an output file's path (-o, --format FORMAT=FILE) instead of refusing it")
 }
 

@@ -131,7 +131,7 @@ func finishReport(cmd *cobra.Command, o *scanOptions, rep *report.Report) error 
 	switch {
 	case rep.Incomplete():
 		return &exitError{code: exitIncomplete, msg: "incomplete: some layers or images could not be read (see the report's errors)"}
-	case rep.Failing(o.out.failOn) > 0:
+	case rep.Failing(o.out.failOn) > 0, o.out.verified && rep.TotalsOf(rep.Secrets()).Verified > 0:
 		return &exitError{code: o.exitCode}
 	}
 	return nil

@@ -211,7 +211,7 @@ func htmlViewOf(r *Report) (*htmlView, error) {
 	}
 	v.Data = data
 	v.Secrets = r.Secrets()
-	v.SecretTotals, v.Verify = r.TotalsOf(v.Secrets), r.Verdicts != nil
+	v.SecretTotals, v.Verify = r.TotalsOf(v.Secrets), r.Verifying()
 	for i := range v.Secrets {
 		if s := &v.Secrets[i]; len(s.Occurrences) > HTMLPlaces {
 			s.Occurrences = s.Occurrences[:HTMLPlaces]

@@ -66,6 +66,9 @@ type Image struct {
 	// Vendor lists, per package, the findings in vendor content that are
 	// not in Findings (--vendor hide, the default).
 	Vendor []VendorPackage `json:"vendor,omitempty"`
+	// Verdicts are the --verify verdicts of the image's secrets, by secret
+	// id; the JSON report carries them in its secrets view.
+	Verdicts map[string]Verdict `json:"-"`
 }
 
 // BaseImage names the base image an image was built FROM and how many of

@@ -231,7 +231,7 @@ func WriteSARIF(w io.Writer, r *Report) error {
 				sarifNotification{Level: "warning", Message: sarifText{Text: im.Ref + ": " + problemText(wn)}})
 		}
 		for _, f := range im.Findings {
-			run.Results = append(run.Results, sarifResultOf(im, f, index[f.Rule], r.Verdicts))
+			run.Results = append(run.Results, sarifResultOf(im, f, index[f.Rule], r.verdict))
 		}
 	}
 	run.Invocations = []sarifInvocation{inv}
@@ -247,7 +247,7 @@ func WriteSARIF(w io.Writer, r *Report) error {
 	return writeJSON(w, log)
 }
 
-func sarifResultOf(im *Image, f Finding, ruleIndex int, verdicts map[string]Verdict) sarifResult {
+func sarifResultOf(im *Image, f Finding, ruleIndex int, verdict func(string) (Verdict, bool)) sarifResult {
 	props := map[string]any{
 		"severity":    f.Severity,
 		"source":      f.Source,
@@ -275,7 +275,7 @@ func sarifResultOf(im *Image, f Finding, ruleIndex int, verdicts map[string]Verd
 	setIf("field", f.Field)
 	setIf("path", f.Path)
 	setIf("secretId", f.SecretID)
-	if v, ok := verdicts[f.SecretID]; ok && f.SecretID != "" {
+	if v, ok := verdict(f.SecretID); ok && f.SecretID != "" {
 		props["verification"] = v
 	}
 	if f.HistoryIndex != nil {

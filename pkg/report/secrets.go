@@ -170,7 +170,7 @@ func (r *Report) Secrets() []Secret {
 	for i := range out {
 		s := &out[i]
 		slices.Sort(s.Rules)
-		if v, ok := r.Verdicts[s.ID]; ok {
+		if v, ok := r.verdict(s.ID); ok {
 			s.Verification = &v
 		}
 		if s.Remediation == "" {
@@ -256,4 +256,31 @@ func SecretLabel(f Finding) string {
 		return f.Secret
 	}
 	return f.Secret + " #" + ShortID(f.SecretID)
+}
+
+// verdict is a secret's --verify verdict: the report's, else the first
+// image's that has one.
+func (r *Report) verdict(id string) (Verdict, bool) {
+	if v, ok := r.Verdicts[id]; ok {
+		return v, true
+	}
+	for _, im := range r.Images {
+		if v, ok := im.Verdicts[id]; ok {
+			return v, true
+		}
+	}
+	return Verdict{}, false
+}
+
+// Verifying says whether the report has verdicts (--verify ran).
+func (r *Report) Verifying() bool {
+	if r.Verdicts != nil {
+		return true
+	}
+	for _, im := range r.Images {
+		if im.Verdicts != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -19,7 +19,7 @@ func (t *tableWriter) secrets(r *Report) {
 	ew := t.ew
 	tot := r.TotalsOf(secrets)
 	detail := []string{fmt.Sprintf("%d still present", tot.Present)}
-	if r.Verdicts != nil {
+	if r.Verifying() {
 		detail = append(detail, fmt.Sprintf("%d verified working", tot.Verified))
 	}
 	ew.printf("%s\n", t.paint(ansiBold, fmt.Sprintf("%d secret%s to rotate (%s), in %d finding%s:",

@@ -13,6 +13,7 @@ import (
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/fingerprint"
 	"github.com/layerscan/layerscan/pkg/provenance"
+	"github.com/layerscan/layerscan/pkg/verify"
 	"github.com/layerscan/layerscan/pkg/walk"
 )
 
@@ -50,6 +51,10 @@ type LayerResult struct {
 	// Digests are the digests of the files with findings, by entry index,
 	// where they were computed (see walk.Digests).
 	Digests map[int]walk.Digests `json:"digests,omitempty"`
+
+	// credentials are those of the layer's credential files, plaintext;
+	// memory only (--verify).
+	credentials []verify.Credential
 }
 
 // LayerHit is a detector finding in one entry of a layer, before it is
@@ -78,7 +83,8 @@ type LayerHit struct {
 	// can name a finding reached through a hardlink without the plaintext.
 	LinkFingerprints map[string]string `json:"links,omitempty"`
 
-	secret string // plaintext; memory only
+	secret  string // plaintext; memory only
+	context string // the secret's line, plaintext; memory only (--verify)
 }
 
 // fingerprintAt is the finding's fingerprint when reached at path.
@@ -101,11 +107,24 @@ func (r *LayerHit) fingerprintAt(key *fingerprint.Key, path string) string {
 // 0..len-1) and returns one result per layer. Problems with a layer are in
 // its result; the error is for a cancelled run.
 func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*LayerResult, error) {
-	col := &collector{packages: map[int]*provenance.Records{}, digests: map[[2]int]walk.Digests{}}
+	col := &collector{packages: map[int]*provenance.Records{}, digests: map[[2]int]walk.Digests{}, credentials: map[int][]verify.Credential{}}
+	verifying := s.opts.Verify != nil
 	wopts := walk.Options{
-		Capture: func(e *walk.Entry) bool { return provenance.Classify(e.Path) != provenance.None },
+		Capture: func(e *walk.Entry) bool {
+			return provenance.Classify(e.Path) != provenance.None || verifying && verify.CredentialFile(e.Path)
+		},
 		Captured: func(layer, _ int, e *walk.Entry, data []byte) {
-			r := provenance.Parse(provenance.Classify(e.Path), e.Path, data)
+			if verifying && verify.CredentialFile(e.Path) {
+				creds := verify.FromFile(e.Path, data)
+				col.mu.Lock()
+				col.credentials[layer] = append(col.credentials[layer], creds...)
+				col.mu.Unlock()
+			}
+			kind := provenance.Classify(e.Path)
+			if kind == provenance.None {
+				return
+			}
+			r := provenance.Parse(kind, e.Path, data)
 			col.mu.Lock()
 			if col.packages[layer] == nil {
 				col.packages[layer] = &provenance.Records{}
@@ -152,6 +171,7 @@ func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*Laye
 		if p := col.packages[r.Index]; !p.Empty() {
 			lr.Packages = p
 		}
+		lr.credentials = col.credentials[r.Index]
 		out[i] = lr
 	}
 	for _, r := range col.findings {
@@ -166,6 +186,9 @@ func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*Laye
 			Redacted: detect.Redact(r.f.Secret), Fingerprint: s.opts.Key.Finding(r.f.RuleID, memberPath(r.path, r.chain), r.f.Secret),
 			SecretID: s.opts.Key.Secret(r.f.Secret),
 			secret:   r.f.Secret,
+		}
+		if verifying {
+			rf.context = r.f.Context
 		}
 		// Hardlinks to the file (directly or through another hardlink).
 		reach := map[string]bool{r.path: true}

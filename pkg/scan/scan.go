@@ -14,6 +14,7 @@ import (
 	"github.com/layerscan/layerscan/pkg/provenance"
 	"github.com/layerscan/layerscan/pkg/redact"
 	"github.com/layerscan/layerscan/pkg/report"
+	"github.com/layerscan/layerscan/pkg/verify"
 	"github.com/layerscan/layerscan/pkg/walk"
 )
 
@@ -47,6 +48,8 @@ type Options struct {
 	// (files packages installed as they shipped them): VendorHide (the
 	// default), VendorShow or VendorFail.
 	Vendor VendorMode
+	// Verify, when set, tries each secret against its service (--verify).
+	Verify *VerifyOptions
 	// Key keys the fingerprints and secret ids (package fingerprint);
 	// nil: a random key, so values are stable only within the process.
 	// The command line loads the installation's key.
@@ -55,8 +58,9 @@ type Options struct {
 
 // Scanner runs the pipeline; one Scanner (and its detector) serves a run.
 type Scanner struct {
-	det  *detect.Detector
-	opts Options
+	det      *detect.Detector
+	opts     Options
+	verdicts *verdictMemo
 }
 
 // New makes a Scanner around a detector.
@@ -70,7 +74,7 @@ func New(det *detect.Detector, opts Options) *Scanner {
 	if opts.Key == nil {
 		opts.Key = fingerprint.Random()
 	}
-	return &Scanner{det: det, opts: opts}
+	return &Scanner{det: det, opts: opts, verdicts: &verdictMemo{}}
 }
 
 // KeyID names the scanner's fingerprint key (fingerprint.Key.ID): a store
@@ -94,6 +98,9 @@ type collector struct {
 	// digests of files with findings, computed from their one whole
 	// chunk, by walk layer index and entry.
 	digests map[[2]int]walk.Digests
+	// credentials parsed from credential files (--verify), by walk layer
+	// index.
+	credentials map[int][]verify.Credential
 }
 
 // Image scans every layer of img and returns its report. Problems with a
@@ -133,6 +140,7 @@ func (s *Scanner) Analyze(ctx context.Context, img *fetch.Image) (*Analysis, err
 		return nil, err
 	}
 	a := s.assemble(img, results, nil)
+	s.Verify(ctx, img, results, a.Report)
 	a.Report.Stats.DurationMS = time.Since(start).Milliseconds()
 	return a, nil
 }

@@ -74,25 +74,43 @@ func FromFile(p string, content []byte) []Credential {
 		content = content[:MaxParseBytes]
 	}
 	var c collector
+	if parse := fileParser(p); parse != nil {
+		parse(&c, content)
+	}
+	clean := path.Clean("/" + p)
+	git := strings.HasSuffix(clean, "/.git/config") || path.Base(p) == ".git-credentials"
+	fromText(&c, string(content), git)
+	return c.out
+}
+
+// CredentialFile says whether FromFile knows the format of the file at p
+// (a Docker config, .pgpass, .netrc, .git-credentials, .npmrc, a git
+// config, AWS credentials): a scan keeps such files' content for
+// verification, since the credential's context (its registry, host or
+// key id) is on other lines than the secret.
+func CredentialFile(p string) bool {
+	return fileParser(p) != nil || strings.HasSuffix(path.Clean("/"+p), "/.git/config")
+}
+
+// fileParser is the parser of a credential file's format, by its path.
+func fileParser(p string) func(*collector, []byte) {
 	base := path.Base(p)
 	clean := path.Clean("/" + p)
 	switch {
 	case base == "config.json" || base == "auth.json" || base == ".dockercfg":
-		dockerConfig(&c, content)
+		return dockerConfig
 	case base == ".pgpass" || base == "pgpass.conf":
-		pgpass(&c, content)
+		return pgpass
 	case base == ".netrc" || base == "_netrc":
-		netrc(&c, content)
+		return netrc
 	case base == ".git-credentials":
-		gitCredentials(&c, content)
+		return gitCredentials
 	case base == ".npmrc" || base == "npmrc":
-		npmrc(&c, content)
+		return npmrc
 	case strings.HasSuffix(clean, "/.aws/credentials") || strings.HasSuffix(clean, "/.aws/config"):
-		awsINI(&c, content)
+		return awsINI
 	}
-	git := strings.HasSuffix(clean, "/.git/config") || base == ".git-credentials"
-	fromText(&c, string(content), git)
-	return c.out
+	return nil
 }
 
 // FromText parses the credentials out of text from an image's config or

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -233,4 +234,21 @@ func scrub(s string, c Credential) string {
 		s = strings.ToValidUTF8(s[:maxReason], "") + "…"
 	}
 	return s
+}
+
+// ParseEndpoints reads --verifier values, KIND=URL, into
+// Options.Endpoints: KIND must be one of Kinds, URL an http(s) URL.
+func ParseEndpoints(values []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range values {
+		kind, raw, ok := strings.Cut(v, "=")
+		if !ok || !slices.Contains(Kinds, kind) {
+			return nil, fmt.Errorf("--verifier %q: want KIND=URL, KIND one of %s", v, strings.Join(Kinds, ", "))
+		}
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("--verifier %s: %q is not an http(s) URL", kind, raw)
+		}
+		out[kind] = raw
+	}
+	return out, nil
 }
