@@ -390,10 +390,22 @@ func TestConfigPrecedence(t *testing.T) {
 
 func TestVersionCompletionMan(t *testing.T) {
 	res := runCLI(t, nil, "version")
-	for _, want := range []string{"layerscan ", "rules: gitleaks v8", "ruleset ", "go: go1."} {
+	for _, want := range []string{"layerscan ", "rules: gitleaks v8", "ruleset ", "regexp engine: ", "go: go1."} {
 		if res.code != 0 || !strings.Contains(res.stdout, want) {
 			t.Errorf("version output %q lacks %q", res.stdout, want)
 		}
+	}
+	// --version prints the same, also with a flag default from the
+	// environment that changes the ruleset, and LAYERSCAN_VERSION is no
+	// default for it.
+	cfg := filepath.Join(t.TempDir(), "rules.toml")
+	os.WriteFile(cfg, []byte("[extend]\nuseDefault = true\ndisabledRules = [\"shell-history\"]\n"), 0o644)
+	env := []string{"LAYERSCAN_CONFIG=" + cfg, "LAYERSCAN_VERSION=9.9"}
+	if v, flag := runCLI(t, env, "version"), runCLI(t, env, "--version"); flag.code != 0 || flag.stdout != v.stdout || v.stdout == res.stdout {
+		t.Errorf("--version: exit %d %q %s\nlayerscan version: %q (default rules: %q)", flag.code, flag.stdout, flag.stderr, v.stdout, res.stdout)
+	}
+	if strings.Contains(os.Getenv("GOFLAGS"), "gore2regex") && !strings.Contains(res.stdout, "regexp engine: RE2") {
+		t.Errorf("built with -tags gore2regex, but version says %q", res.stdout)
 	}
 	for _, sh := range []string{"bash", "zsh", "fish"} {
 		res := runCLI(t, nil, "completion", sh)

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/layerscan/layerscan/pkg/report"
+)
+
+// scanJSONText parses a layerscan/v1 JSON report.
+func scanJSONText(t *testing.T, s string) *report.Report {
+	t.Helper()
+	var rep report.Report
+	if err := json.Unmarshal([]byte(s), &rep); err != nil || len(rep.Images) == 0 {
+		t.Fatalf("not a JSON report with an image (%v):\n%s", err, s)
+	}
+	return &rep
+}
+
+// TestSizeFlagsTakeUnits: a bound that takes bytes reads 4KiB as 4096,
+// from the command line, the environment and the config file alike; a
+// size it cannot read is a usage error that shows the forms it takes.
+func TestSizeFlagsTakeUnits(t *testing.T) {
+	boundErr := func(res result) string {
+		t.Helper()
+		if res.code != 3 {
+			t.Fatalf("want exit 3 (a layer past --max-layer-size), got %d\n%s", res.code, res.stderr)
+		}
+		rep := scanJSONText(t, res.stdout)
+		if len(rep.Images[0].Errors) == 0 {
+			t.Fatal("no layer error")
+		}
+		return rep.Images[0].Errors[0].Message
+	}
+	want := boundErr(runCLI(t, nil, "--format", "json", "--max-layer-size", "4096", lifecycleRef))
+	if !strings.Contains(want, "more than 4096 bytes (--max-layer-size)") {
+		t.Fatalf("bound error %q", want)
+	}
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfg, []byte("max-layer-size: 4KiB\narchive-max-entry-size: 1.5 MiB\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, res := range map[string]result{
+		"flag":        runCLI(t, nil, "--format", "json", "--max-layer-size", "4KiB", lifecycleRef),
+		"environment": runCLI(t, []string{"LAYERSCAN_MAX_LAYER_SIZE=4 kib"}, "--format", "json", lifecycleRef),
+		"config file": runCLI(t, nil, "--config-file", cfg, "--format", "json", lifecycleRef),
+	} {
+		if got := boundErr(res); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	if res := runCLI(t, nil, "--format", "json", "--max-layer-size", "1MiB", lifecycleRef); res.code != 1 || len(scanJSONText(t, res.stdout).Images[0].Errors) != 0 {
+		t.Errorf("1MiB holds every layer: exit %d\n%s", res.code, res.stderr)
+	}
+	assertUsageError(t, runCLI(t, nil, "--max-file-size", "12XB", lifecycleRef), "512MiB")
+	assertUsageError(t, runCLI(t, []string{"LAYERSCAN_ARCHIVE_MAX_TOTAL_SIZE=lots"}, lifecycleRef), "archive-max-total-size")
+	assertUsageError(t, runCLI(t, nil, "--max-metadata-size", "0KiB", lifecycleRef), "--max-metadata-size must be at least 1")
+	help := runCLI(t, nil, "--help").stdout
+	for _, want := range []string{"--max-layer-size size", "(default 32GiB)", "--max-file-size size", "--archive-memory size", "--max-path-len size"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("--help lacks %q", want)
+		}
+	}
+}
+
+// TestScanSeverity: --severity leaves the findings below it out of the
+// report (and so out of the exit status), as the report command's does.
+func TestScanSeverity(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "rules.toml")
+	rules := "[extend]\nuseDefault = true\n\n[[rules]]\nid = \"acme-slack-copy\"\ndescription = \"a low rule\"\nregex = '''xoxb-[0-9A-Za-z-]{10,}'''\nkeywords = [\"xoxb\"]\ntags = [\"severity:low\"]\n"
+	if err := os.WriteFile(cfg, []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rules_ := func(args ...string) []string {
+		t.Helper()
+		var out []string
+		for _, f := range scanJSON(t, nil, lifecycleRef, append([]string{"--config", cfg}, args...)...).Images[0].Findings {
+			out = append(out, f.Severity+" "+f.Rule)
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	all := rules_()
+	if !slices.Contains(all, "low acme-slack-copy") || !slices.Contains(all, "high slack-bot-token") {
+		t.Fatalf("the low rule did not fire: %v", all)
+	}
+	high := rules_("--severity", "high")
+	if slices.Contains(high, "low acme-slack-copy") || len(high) != len(all)-1 {
+		t.Errorf("--severity high: %v (all: %v)", high, all)
+	}
+	if got := rules_("--severity", "LOW"); !slices.Equal(got, all) {
+		t.Errorf("--severity low: %v, want %v", got, all)
+	}
+	res := runCLI(t, nil, "--config", cfg, "--severity", "critical", "--format", "table", lifecycleRef)
+	if res.code != 0 || !strings.Contains(res.stdout, "0 findings") {
+		t.Errorf("--severity critical: exit %d (want 0: nothing left)\n%s", res.code, res.stdout)
+	}
+	res = runCLI(t, []string{"LAYERSCAN_SEVERITY=high"}, "--config", cfg, "--fail-on", "low", "--format", "csv", lifecycleRef)
+	if res.code != 1 || strings.Contains(res.stdout, "acme-slack-copy") {
+		t.Errorf("LAYERSCAN_SEVERITY=high: exit %d\n%s", res.code, res.stdout)
+	}
+	assertUsageError(t, runCLI(t, nil, "--severity", "severe", lifecycleRef), "unknown --severity")
+	assertUsageError(t, runCLI(t, nil, "report", "--severity", "severe", "--db", filepath.Join(t.TempDir(), "x.db")), "unknown --severity")
+}
