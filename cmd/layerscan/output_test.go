@@ -102,6 +102,39 @@ func TestSARIFFromCLI(t *testing.T) {
 		if err := sarifcheck.ValidateSchema(sch, b); err != nil {
 			t.Errorf("%s: SARIF does not match the 2.1.0 schema: %v", ref, err)
 		}
+		// GitHub code scanning: one run per image, each its own category;
+		// every result on a file and line.
+		var doc struct {
+			Runs []struct {
+				AutomationDetails struct{ ID string }
+				Results           []struct {
+					Locations []struct {
+						PhysicalLocation struct {
+							ArtifactLocation struct{ URI string }
+							Region           struct{ StartLine int }
+						}
+					}
+					PartialFingerprints map[string]string
+				}
+			}
+		}
+		json.Unmarshal(b, &doc)
+		images := len(scanJSON(t, nil, ref, "--platform", "all").Images)
+		ids := map[string]bool{}
+		for _, run := range doc.Runs {
+			if id := run.AutomationDetails.ID; !strings.HasPrefix(id, "layerscan/") || !strings.HasSuffix(id, "/") || ids[id] {
+				t.Errorf("%s: automationDetails.id %q (seen: %v)", ref, id, ids)
+			}
+			ids[run.AutomationDetails.ID] = true
+			for _, res := range run.Results {
+				if l := res.Locations[0].PhysicalLocation; l.ArtifactLocation.URI == "" || l.Region.StartLine < 1 || res.PartialFingerprints["primaryLocationLineHash"] == "" {
+					t.Errorf("%s: result without a line or primaryLocationLineHash: %+v", ref, res)
+				}
+			}
+		}
+		if len(doc.Runs) != images {
+			t.Errorf("%s: %d runs for %d images", ref, len(doc.Runs), images)
+		}
 		if tool := sarifcheck.Multitool(); tool != "" {
 			for _, is := range sarifcheck.RunMultitool(t, tool, out) {
 				if is.Level == "error" || is.Level == "warning" {
