@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/layerscan/layerscan/pkg/report"
 )
 
@@ -105,4 +107,54 @@ func TestScanSeverity(t *testing.T) {
 	}
 	assertUsageError(t, runCLI(t, nil, "--severity", "severe", lifecycleRef), "unknown --severity")
 	assertUsageError(t, runCLI(t, nil, "report", "--severity", "severe", "--db", filepath.Join(t.TempDir(), "x.db")), "unknown --severity")
+}
+
+// TestGitLabFromCLI: --format gitlab writes a GitLab secret detection
+// report that GitLab's published schema accepts, one vulnerability per
+// finding, at the pipeline's commit.
+func TestGitLabFromCLI(t *testing.T) {
+	c := jsonschema.NewCompiler()
+	sch, err := c.Compile(filepath.Join(repoRoot(t), "pkg", "report", "testdata", "gitlab-secret-detection-report-format-"+report.GitLabSchemaVersion+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "gl-secret-detection-report.json")
+	res := runCLI(t, []string{"CI_COMMIT_SHA=4b825dc642cb6eb9a060e54bf8d69288fbee4904"}, "--format", "gitlab="+out, "--format", "json", lifecycleRef)
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1 (findings)\n%s", res.code, res.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(inst); err != nil {
+		t.Errorf("not a valid GitLab secret detection report: %v", err)
+	}
+	var gl struct {
+		Vulnerabilities []struct {
+			Severity string
+			Location struct {
+				File   string
+				Commit struct{ SHA string }
+			}
+		}
+	}
+	json.Unmarshal(b, &gl)
+	rep := scanJSONText(t, res.stdout)
+	if len(gl.Vulnerabilities) != rep.FindingCount() || len(gl.Vulnerabilities) == 0 {
+		t.Fatalf("%d vulnerabilities for %d findings", len(gl.Vulnerabilities), rep.FindingCount())
+	}
+	for i, v := range gl.Vulnerabilities {
+		f := rep.Images[0].Findings[i]
+		if v.Location.File != f.Path || v.Location.Commit.SHA != "4b825dc642cb6eb9a060e54bf8d69288fbee4904" || v.Severity != "High" {
+			t.Errorf("vulnerability %d: %+v, finding %s %s", i, v, f.Path, f.Severity)
+		}
+	}
+	if strings.Contains(string(b), "ghp_") && !strings.Contains(string(b), "ghp_****") {
+		t.Error("a secret in the GitLab report")
+	}
 }

@@ -32,7 +32,7 @@ type outputOptions struct {
 }
 
 func (o *outputOptions) register(f *pflag.FlagSet) {
-	f.StringArrayVarP(&o.formats, "format", "f", []string{"table"}, "output format: table, json, sarif, csv, markdown, template or html; repeat as FORMAT=FILE for several outputs in one run")
+	f.StringArrayVarP(&o.formats, "format", "f", []string{"table"}, "output format: table, json, sarif, gitlab, csv, markdown, template or html; repeat as FORMAT=FILE for several outputs in one run")
 	f.StringVar(&o.template, "template", "", "Go text/template file for --format template (runs over the layerscan/v1 report)")
 	f.StringVar(&o.failOn, "fail-on", "low", "lowest severity that makes the exit status non-zero: critical, high, medium, low or info")
 	f.StringVar(&o.severity, "severity", "", "report only findings at or above this severity: critical, high, medium, low or info (default: all)")

@@ -368,36 +368,46 @@ func sarifRuleName(id string) string {
 }
 
 // sarifAutomationIDs are the runs' automationDetails.id, one per image:
-// "layerscan/NAME/PLATFORM/", NAME being the image reference without its
-// tag or digest, so that every scan of an image (of any tag) is one
-// analysis category in GitHub and a secret no longer found is closed as
-// fixed. Images of one report that would share an id (two tags of one
-// repository) keep their whole reference, and if that is shared too, a
-// number.
+// "layerscan/" + imageKeys + "/".
 func sarifAutomationIDs(images []*Image) []string {
-	ids := make([]string, len(images))
+	ids := imageKeys(images)
+	for i := range ids {
+		ids[i] = "layerscan/" + ids[i] + "/"
+	}
+	return ids
+}
+
+// imageKeys name the images of a report, one key each, stable from scan to
+// scan: "NAME/PLATFORM", NAME being the image reference without its tag or
+// digest, so that every scan of an image (of any tag) has one key: its
+// SARIF category in GitHub, its location prefix in GitLab, and a secret no
+// longer found there is closed as fixed. Images of one report that would
+// share a key (two tags of one repository) keep their whole reference,
+// and if that is shared too, a number.
+func imageKeys(images []*Image) []string {
+	keys := make([]string, len(images))
 	count := map[string]int{}
 	key := func(name string, im *Image) string {
-		id := "layerscan/" + sanitize.OneLine(name)
+		k := sanitize.OneLine(name)
 		if im.Platform != "" {
-			id += "/" + im.Platform
+			k += "/" + im.Platform
 		}
-		return id + "/"
+		return k
 	}
 	for i, im := range images {
-		ids[i] = key(imageName(im.Ref), im)
-		count[ids[i]]++
+		keys[i] = key(imageName(im.Ref), im)
+		count[keys[i]]++
 	}
 	seen := map[string]int{}
 	for i, im := range images {
-		if count[ids[i]] > 1 {
-			ids[i] = key(im.Ref, im)
+		if count[keys[i]] > 1 {
+			keys[i] = key(im.Ref, im)
 		}
-		if seen[ids[i]]++; seen[ids[i]] > 1 {
-			ids[i] = strings.TrimSuffix(ids[i], "/") + fmt.Sprintf("/%d/", seen[ids[i]])
+		if seen[keys[i]]++; seen[keys[i]] > 1 {
+			keys[i] += fmt.Sprintf("/%d", seen[keys[i]])
 		}
 	}
-	return ids
+	return keys
 }
 
 // transports are the image-source prefixes a reference may start with
@@ -435,22 +445,20 @@ func sarifLocationOf(im *Image, f Finding) sarifLocation {
 	line := max(f.Line, 1)
 	switch f.Source {
 	case "config":
-		kind, name, _ := strings.Cut(f.Field, " ")
-		uri := SARIFConfigDir + "/" + url.PathEscape(kind)
-		if name != "" {
-			uri += "/" + url.PathEscape(name)
+		segs, line := configPlace(f)
+		for i := range segs {
+			segs[i] = url.PathEscape(segs[i])
 		}
-		loc.PhysicalLocation = sarifPhysical{ArtifactLocation: sarifArtifactLoc{URI: uri, URIBaseID: sarifConfigBase}, Region: sarifRegion{StartLine: 1}}
+		loc.PhysicalLocation = sarifPhysical{ArtifactLocation: sarifArtifactLoc{URI: strings.Join(segs, "/"), URIBaseID: sarifConfigBase}, Region: sarifRegion{StartLine: line}}
 		loc.LogicalLocations = []sarifLogical{{Name: f.Field, FullyQualifiedName: im.Ref + "/config/" + f.Field, Kind: "variable"}}
 		return loc
 	case "history":
+		segs, line := configPlace(f)
 		name := "history"
-		line = 1
 		if f.HistoryIndex != nil {
 			name = fmt.Sprintf("history[%d]", *f.HistoryIndex)
-			line = *f.HistoryIndex + 1
 		}
-		loc.PhysicalLocation = sarifPhysical{ArtifactLocation: sarifArtifactLoc{URI: SARIFConfigDir + "/history", URIBaseID: sarifConfigBase}, Region: sarifRegion{StartLine: line}}
+		loc.PhysicalLocation = sarifPhysical{ArtifactLocation: sarifArtifactLoc{URI: strings.Join(segs, "/"), URIBaseID: sarifConfigBase}, Region: sarifRegion{StartLine: line}}
 		loc.LogicalLocations = []sarifLogical{{Name: name, FullyQualifiedName: im.Ref + "/config/" + name, Kind: "resource"}}
 	default:
 		loc.PhysicalLocation = sarifPhysical{ArtifactLocation: sarifArtifactLoc{URI: sarifURI(f.Path), URIBaseID: sarifRootBase}, Region: sarifRegion{StartLine: line}}
@@ -463,6 +471,25 @@ func sarifLocationOf(im *Image, f Finding) sarifLocation {
 		loc.LogicalLocations = append(loc.LogicalLocations, sarifLogical{Name: name, FullyQualifiedName: fmt.Sprintf("%s/layer/%d", im.Ref, f.Layer.Index), Kind: "module"})
 	}
 	return loc
+}
+
+// configPlace is where a config or history finding is in the image
+// config, as path segments under SARIFConfigDir and a line:
+// image-config/Env/NAME, image-config/Labels/KEY, image-config/Cmd (line
+// 1), image-config/history (line = history index + 1).
+func configPlace(f Finding) ([]string, int) {
+	if f.Source == "history" {
+		line := 1
+		if f.HistoryIndex != nil {
+			line = *f.HistoryIndex + 1
+		}
+		return []string{SARIFConfigDir, "history"}, line
+	}
+	kind, name, _ := strings.Cut(f.Field, " ")
+	if name == "" {
+		return []string{SARIFConfigDir, kind}, 1
+	}
+	return []string{SARIFConfigDir, kind, name}, 1
 }
 
 // sarifLineHash is the primaryLocationLineHash of a finding: a hash of
