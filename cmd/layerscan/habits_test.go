@@ -2,14 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/mattn/go-runewidth"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/report"
 )
 
@@ -156,5 +159,40 @@ func TestGitLabFromCLI(t *testing.T) {
 	}
 	if strings.Contains(string(b), "ghp_") && !strings.Contains(string(b), "ghp_****") {
 		t.Error("a secret in the GitLab report")
+	}
+}
+
+// TestTableOnA100ColumnTerminal: the table on a real 100-column terminal,
+// for an image with East Asian file names and long paths that differ at
+// their end: every line fits in cells, cut paths keep their ends, STATUS
+// keeps the layer that deleted the file, and one layer is "1 layer".
+func TestTableOnA100ColumnTerminal(t *testing.T) {
+	long := "app/node_modules/@acme/a-rather-long-package-name-%s/lib/config.env"
+	ref := "oci:" + hostileImage{layers: []hostileLayer{
+		{tar: testimage.Tar(secretFile("app/設定/認証情報.env", testimage.SecretGitHub),
+			secretFile(fmt.Sprintf(long, "alpha"), testimage.SecretGitHub), secretFile(fmt.Sprintf(long, "beta"), testimage.SecretGitHub))},
+		{tar: testimage.Tar(testimage.Entry{Name: "app/設定/.wh.認証情報.env"})},
+	}}.write(t)
+	code, stdout, term := runPTY(t, []string{"NO_COLOR=1"}, true, "--quiet", ref)
+	if code != 1 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, term)
+	}
+	var table []string
+	for _, line := range strings.Split(strings.ReplaceAll(term, "\r\n", "\n"), "\n") {
+		if strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "  still extractable") && !strings.HasPrefix(line, "  fix") {
+			table = append(table, line)
+			if w := runewidth.StringWidth(line); w > 100 {
+				t.Errorf("line of %d cells on a 100-column terminal: %q", w, line)
+			}
+		}
+	}
+	for _, want := range []string{"alpha/lib/config.env", "beta/lib/config.env", "/app/設定/認証情報.env", "deleted by layer 1", " in 2 layers, 3 files,"} {
+		if !strings.Contains(term, want) {
+			t.Errorf("the terminal lacks %q:\n%s", want, term)
+		}
+	}
+	t.Logf("on the terminal:\n%s", term)
+	if len(table) != 4 {
+		t.Errorf("want a heading and 3 rows:\n%s", term)
 	}
 }

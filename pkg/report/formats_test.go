@@ -50,7 +50,7 @@ func TestTableFitsTheTerminal(t *testing.T) {
 		for _, line := range strings.Split(b.String(), "\n") {
 			// Summary, warnings and evidence lines are prose: they wrap.
 			if strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "  still extractable") && !strings.HasPrefix(line, "  fix") || strings.HasPrefix(line, "Layer") {
-				if n := len([]rune(line)); n > width {
+				if n := cells.StringWidth(line); n > width {
 					t.Errorf("width %d: line of %d columns: %q", width, n, line)
 				}
 			}
