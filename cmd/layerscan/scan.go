@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/layerscan/layerscan/internal/bytesize"
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/fingerprint"
 	"github.com/layerscan/layerscan/pkg/progress"
@@ -46,7 +47,7 @@ func (o *scanOptions) register(cmd *cobra.Command) {
 	f.BoolVar(&o.insecure, "insecure", false, "allow plain HTTP and self-signed registries")
 	f.IntVarP(&o.jobs, "jobs", "j", runtime.NumCPU(), "layers read at once")
 	f.IntVar(&o.exitCode, "exit-code", exitFindings, "exit status when findings at or above --fail-on are found")
-	f.Int64Var(&o.maxFileSize, "max-file-size", 0, "scan at most this many bytes of each file (0: no limit)")
+	bytesize.Var(f, &o.maxFileSize, "max-file-size", 0, "scan at most this many bytes of each file (0: no limit)")
 	f.IntVar(&o.decodeDepth, "max-decode-depth", 2, "rounds of base64/hex/percent decoding to find encoded secrets (0: none)")
 	f.StringVar(&o.keyFile, "fingerprint-key-file", "", "key file of the fingerprints and secret ids (default: $"+fingerprint.EnvKey+", else ~/.config/layerscan/fingerprint.key, made once)")
 	o.out.register(f)
@@ -125,6 +126,7 @@ func (o *scanOptions) pipeline(cmd *cobra.Command, prog *progress.Bars) (*scan.P
 // finishReport writes rep in every --format and gives the exit status:
 // 3 when it is incomplete, --exit-code when findings reach --fail-on.
 func finishReport(cmd *cobra.Command, o *scanOptions, rep *report.Report) error {
+	rep.KeepAtLeast(o.out.severity)
 	if err := writeReport(cmd.OutOrStdout(), o, rep); err != nil {
 		return usageErr("writing the report: %v", err)
 	}

@@ -78,7 +78,6 @@ type Detector struct {
 	ruleset string
 	// pathOnly are the rules that match paths only (no regex).
 	pathOnly map[string]bool
-	severity map[string]string
 	yields   map[string]bool
 	// noPrecise: Options.NoPrecise.
 	noPrecise bool
@@ -107,7 +106,7 @@ func New(opts Options) (*Detector, error) {
 	if !opts.KeepGitleaksLog {
 		quiet()
 	}
-	cfg, sev, yields, err := buildDefault()
+	cfg, yields, err := buildDefault()
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +124,7 @@ func New(opts Options) (*Detector, error) {
 	gl := gldetect.NewDetector(cfg)
 	gl.MaxDecodeDepth = opts.MaxDecodeDepth
 	gl.Redact = 0
-	d := &Detector{gl: gl, pathOnly: map[string]bool{}, severity: sev, yields: yields, noPrecise: opts.NoPrecise}
+	d := &Detector{gl: gl, pathOnly: map[string]bool{}, yields: yields, noPrecise: opts.NoPrecise}
 	for id, r := range cfg.Rules {
 		if r.Regex == nil && r.Path != nil {
 			d.pathOnly[id] = true

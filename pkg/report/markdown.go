@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 // WriteMarkdown writes the report as GitHub-flavoured Markdown, for
@@ -102,13 +104,13 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 // mdText escapes text for a Markdown table cell.
 func mdText(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = sanitize.OneLine(s)
 	r := strings.NewReplacer(`\`, `\\`, "|", `\|`, "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`)
 	return r.Replace(s)
 }
 
 // mdCode makes s safe inside a `code span` in a table cell.
 func mdCode(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = sanitize.OneLine(s)
 	return strings.NewReplacer("`", "'", "|", `\|`).Replace(s)
 }

@@ -287,7 +287,7 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // Formats are the names Write takes, "table" first (the default).
-var Formats = []string{"table", "json", "sarif", "csv", "markdown", "template", "html"}
+var Formats = []string{"table", "json", "sarif", "gitlab", "csv", "markdown", "template", "html"}
 
 // WriteOptions are what some formats need besides the report.
 type WriteOptions struct {
@@ -306,6 +306,8 @@ func Write(w io.Writer, format string, r *Report, o WriteOptions) error {
 		err = WriteJSON(bw, r)
 	case "sarif":
 		err = WriteSARIF(bw, r)
+	case "gitlab":
+		err = WriteGitLab(bw, r)
 	case "csv":
 		err = WriteCSV(bw, r)
 	case "markdown":

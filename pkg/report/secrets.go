@@ -2,6 +2,7 @@ package report
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -123,9 +124,12 @@ func (r *Report) Secrets() []Secret {
 		history, line, layer                int
 	}
 	places := map[string]map[place]int{}
-	for _, im := range r.Images {
-		for _, f := range im.Findings {
+	for ii, im := range r.Images {
+		for fi, f := range im.Findings {
 			key := secretKey(f)
+			if key == "f" { // a report made before secret ids and fingerprints
+				key = fmt.Sprintf("f%d.%d", ii, fi)
+			}
 			i, ok := at[key]
 			if !ok {
 				i = len(out)

@@ -53,8 +53,7 @@ func (t *tableWriter) secrets(r *Report) {
 				ew.printf("      … and %d more (--format json lists them all)\n", len(s.Occurrences)-i)
 				break
 			}
-			where := t.fit(place(o, several), 22, 30, 0)
-			ew.printf("      %s  %s\n", where, o.Status)
+			ew.printf("      %s  %s\n", t.fitPlace(o, several, 8+len(o.Status)), o.Status)
 		}
 		ew.printf("      fix: %s\n", s.Remediation)
 	}
@@ -86,4 +85,24 @@ func place(o Occurrence, image bool) string {
 		}
 	}
 	return b.String()
+}
+
+// fitPlace is place cut to the terminal's width less used cells: the
+// instruction to 30 cells, then a path loses its start (what tells two
+// places apart is at its end).
+func (t *tableWriter) fitPlace(o Occurrence, image bool, used int) string {
+	p := place(o, image)
+	if t.opts.Width <= 0 || cells.StringWidth(p) <= t.opts.Width-used {
+		return p
+	}
+	if o.Source != "file" {
+		return cutCells(p, max(t.opts.Width-used, 20))
+	}
+	head := ""
+	if image {
+		head = o.Image + "  "
+	}
+	head += fmt.Sprintf("layer %d (%s): ", o.Layer, cutCells(o.Instruction, 30))
+	tail := strings.TrimPrefix(p, place(Occurrence{Source: "file", Layer: o.Layer, Instruction: o.Instruction, Image: o.Image}, image))
+	return head + cutLeft(tail, max(t.opts.Width-used-cells.StringWidth(head), 16))
 }
