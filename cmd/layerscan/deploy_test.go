@@ -270,6 +270,17 @@ func TestDeployImage(t *testing.T) {
 	if im := scan(); len(im.Findings) != 0 {
 		t.Errorf("layerscan's image: %d findings, want none: %+v", len(im.Findings), im.Findings)
 	}
+	// The image runs as documented (README, Install): its layerscan
+	// prints the version, with the RE2 engine.
+	ctr, err := exec.Command("buildah", append(bah, "from", "--pull=never", tag)...).Output()
+	if err != nil {
+		t.Fatalf("buildah from: %v", err)
+	}
+	ver := exec.Command("buildah", append(bah, "run", "--isolation", "chroot", strings.TrimSpace(string(ctr)), "--", "/usr/local/bin/layerscan", "--version")...)
+	ver.Env = append(os.Environ(), "TMPDIR="+store)
+	if out, err := ver.CombinedOutput(); err != nil || !strings.Contains(string(out), "layerscan deploy-test") || !strings.Contains(string(out), "regexp engine: RE2") {
+		t.Errorf("layerscan --version in its image: %v\n%s", err, out)
+	}
 	cfg := exec.Command("buildah", append(bah, "inspect", "--type", "image", "--format", "{{.OCIv1.Config.User}}", tag)...)
 	if out, err := cfg.Output(); err != nil || strings.TrimSpace(string(out)) != "65532:65532" {
 		t.Errorf("image user %q (%v), want 65532:65532", out, err)

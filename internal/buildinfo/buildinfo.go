@@ -37,10 +37,11 @@ func Module(path string) string {
 
 // Engine names the regular expression engine gitleaks' rules run on in
 // this binary: RE2 (WebAssembly, pure Go) when built with -tags
-// gore2regex, else Go's regexp, about ten times slower (README, Install).
+// gore2regex, else Go's regexp, which costs 2-5x the CPU time per image
+// (README, Install).
 func Engine() string {
 	if glregexp.Version == "stdlib" {
-		return "Go regexp (built without -tags gore2regex: the detector is about 10x slower)"
+		return "Go regexp (built without -tags gore2regex: 2-5x slower; see the README's Install)"
 	}
 	return "RE2 (" + glregexp.Version + ", -tags gore2regex)"
 }
