@@ -16,9 +16,12 @@ var CSVHeader = []string{
 	"layer", "layer_digest", "instruction", "status", "removed_by_layer", "removed_by_instruction",
 	"cause", "remediation", "encoding", "note", "secret", "fingerprint", "evidence",
 	"origin", "origin_manager", "origin_package", "origin_version", "origin_verified_by", "origin_modified", "vendor",
+	"secret_id", "secret_kind", "verification",
 }
 
-// WriteCSV writes one row per finding (RFC 4180, header first). A cell
+// WriteCSV writes one row per finding (RFC 4180, header first); the last
+// columns name the finding's secret (its id and kind, as the secrets view
+// groups them) and its verification verdict. A cell
 // that a spreadsheet would take for a formula (starting with = + - @, tab
 // or carriage return) is prefixed with a single quote.
 func WriteCSV(w io.Writer, r *Report) error {
@@ -26,11 +29,16 @@ func WriteCSV(w io.Writer, r *Report) error {
 }
 
 func writeCSVStream(w io.Writer, s *Stream) error {
+	view, err := s.secretsView(true)
+	if err != nil {
+		return err
+	}
+	secrets := view.byID()
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
 	}
-	err := s.each(func(im *Image) error {
+	err = s.each(func(im *Image) error {
 		im = sanitizedImage(im)
 		for _, f := range im.Findings {
 			hist, removedIdx, removedIns := "", "", ""
@@ -51,6 +59,14 @@ func writeCSVStream(w io.Writer, s *Stream) error {
 				o = *f.Origin
 			}
 			row = append(row, o.Type, o.Manager, o.Name, o.Version, o.VerifiedBy, fmt.Sprint(o.Modified), fmt.Sprint(f.Vendor))
+			kind, verdict := "", ""
+			if s := secrets[secretKey(f)]; s != nil {
+				kind = s.Kind
+				if s.Verification != nil {
+					verdict = s.Verification.Status
+				}
+			}
+			row = append(row, f.SecretID, kind, verdict)
 			for i, c := range row {
 				row[i] = csvSafe(c)
 			}

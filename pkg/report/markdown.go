@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 // WriteMarkdown writes the report as GitHub-flavoured Markdown, for
@@ -16,7 +18,34 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 func writeMarkdownStream(w io.Writer, s *Stream) error {
 	ew := &errWriter{w: w}
 	ew.printf("# layerscan report\n")
-	err := s.each(func(im *Image) error {
+	view, err := s.secretsView(true)
+	if err != nil {
+		return err
+	}
+	if secrets := view.Secrets; len(secrets) > 0 {
+		tot := view.Totals
+		ew.printf("\n**%d secret%s to rotate** (%d still present), in %d finding%s:\n\n", tot.Secrets, plural(tot.Secrets), tot.Present, tot.Findings, plural(tot.Findings))
+		ew.printf("| Severity | Kind | Secret | Status | Places | Verified | Fix |\n|---|---|---|---|---|---|---|\n")
+		for _, s := range secrets {
+			places := make([]string, 0, maxTablePlaces)
+			for i, o := range s.Occurrences {
+				if i == maxTablePlaces {
+					break
+				}
+				places = append(places, "`"+mdCode(place(o, view.Images > 1))+"` ("+mdText(o.Status)+")")
+			}
+			if more := len(s.Occurrences) + s.OccurrencesOmitted - len(places); more > 0 {
+				places = append(places, fmt.Sprintf("… and %d more", more))
+			}
+			verified := ""
+			if v := s.Verification; v != nil {
+				verified = mdText(strings.TrimSpace(v.Status + " " + v.Identity))
+			}
+			ew.printf("| %s | `%s` | `%s #%s` | %s | %s | %s | %s |\n", mdText(s.Severity), mdCode(strings.Join(s.Rules, ", ")),
+				mdCode(s.Secret), mdCode(ShortID(s.ID)), mdText(s.Status), strings.Join(places, "<br>"), verified, mdText(s.Remediation))
+		}
+	}
+	err = s.each(func(im *Image) error {
 		im = sanitizedImage(im)
 		ew.printf("\n## `%s`\n\n", mdCode(im.Ref))
 		if im.Digest != "" || im.Platform != "" {
@@ -40,7 +69,7 @@ func writeMarkdownStream(w io.Writer, s *Stream) error {
 					sev += " (vendor)"
 				}
 				ew.printf("| %s | `%s` | %s | %s | %s | %s | %s | `%s` |\n",
-					mdText(sev), mdCode(f.Rule), layer, where, mdText(status(f)), mdText(f.Cause), mdText(OriginText(f.Origin)), mdCode(f.Secret))
+					mdText(sev), mdCode(f.Rule), layer, where, mdText(status(f)), mdText(f.Cause), mdText(OriginText(f.Origin)), mdCode(SecretLabel(f)))
 			}
 			var extra []string
 			seen := map[string]bool{}
@@ -89,13 +118,13 @@ func writeMarkdownStream(w io.Writer, s *Stream) error {
 
 // mdText escapes text for a Markdown table cell.
 func mdText(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = sanitize.OneLine(s)
 	r := strings.NewReplacer(`\`, `\\`, "|", `\|`, "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`)
 	return r.Replace(s)
 }
 
 // mdCode makes s safe inside a `code span` in a table cell.
 func mdCode(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = sanitize.OneLine(s)
 	return strings.NewReplacer("`", "'", "|", `\|`).Replace(s)
 }

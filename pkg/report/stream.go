@@ -48,6 +48,8 @@ type Tally struct {
 	Images, Findings int
 	// Incomplete: some image had an error.
 	Incomplete bool
+	// Verified counts the findings of secrets --verify found working.
+	Verified int
 	// counted are the findings that count for an exit status (not the
 	// vendor ones) by severity rank.
 	counted [5]int
@@ -74,6 +76,9 @@ func (s *Stream) each(f func(*Image) error) error {
 		t.Findings += len(im.Findings)
 		t.Incomplete = t.Incomplete || len(im.Errors) > 0
 		for _, fd := range im.Findings {
+			if v, ok := im.Verdicts[fd.SecretID]; ok && fd.SecretID != "" && v.Status == Verified {
+				t.Verified++
+			}
 			if !fd.Vendor {
 				t.counted[min(max(detect.SeverityRank(fd.Severity), 0), len(t.counted)-1)]++
 			}
@@ -173,11 +178,20 @@ func streamJSON(w io.Writer, skeleton any, arrays map[string]func(emit func(any)
 
 // writeJSONStream writes the layerscan/v1 JSON report of s.
 func writeJSONStream(w io.Writer, s *Stream) error {
+	v, err := s.SecretsView()
+	if err != nil {
+		return err
+	}
+	if v.Secrets == nil {
+		v.Secrets = []Secret{}
+	}
 	skeleton := struct {
-		Schema string `json:"schema"`
-		Tool   Tool   `json:"tool"`
-		Images string `json:"images"`
-	}{Schema, s.Tool, streamed("images")}
+		Schema  string   `json:"schema"`
+		Tool    Tool     `json:"tool"`
+		Totals  Totals   `json:"totals"`
+		Secrets []Secret `json:"secrets"`
+		Images  string   `json:"images"`
+	}{Schema, s.Tool, v.Totals, v.Secrets, streamed("images")}
 	return streamJSON(w, skeleton, map[string]func(func(any) error) error{
 		"images": func(emit func(any) error) error {
 			return s.each(func(im *Image) error { return emit(im) })

@@ -207,6 +207,9 @@ func (s *sweeper) begin(ctx context.Context) error {
 	if s.o.Since > 0 {
 		s.cutoff = s.start.Add(-s.o.Since)
 	}
+	if err := s.o.Store.ClaimKey(ctx, s.scanner.KeyID()); err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
 	id, err := s.o.Store.BeginShard(ctx, s.remote.Registry(), s.ruleset, s.o.Run, s.o.Shard, s.o.Shards, s.start)
 	if err != nil {
 		return err
