@@ -39,6 +39,18 @@ type VerdictStore interface {
 	PutVerdict(ctx context.Context, secretID string, verdict []byte, at time.Time) error
 }
 
+// UseVerdictStore makes a verifying scanner keep its verdicts in vs (a
+// sweep's store) when it has no store of its own; a scanner that does not
+// verify is left as it is.
+func (s *Scanner) UseVerdictStore(vs VerdictStore) {
+	if vo := s.opts.Verify; vo != nil && vo.Store == nil {
+		vo.Store = vs
+	}
+}
+
+// Verifies says whether the scanner verifies secrets (--verify).
+func (s *Scanner) Verifies() bool { return s.opts.Verify != nil && s.opts.Verify.Verifier != nil }
+
 // verdictMemo is the verdict of each secret tried in this process: one
 // attempt per unique secret, whatever the number of images.
 type verdictMemo struct {

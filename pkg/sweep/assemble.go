@@ -20,6 +20,7 @@ func (s *sweeper) assemble(ctx context.Context, row *store.Image) error {
 	}
 	var b []byte
 	var im *report.Image
+	var results []*scan.LayerResult
 	if same, ok := s.reports.Get(row.Digest); ok {
 		// The same image under another tag, assembled in this sweep.
 		im = &report.Image{}
@@ -29,7 +30,7 @@ func (s *sweeper) assemble(ctx context.Context, row *store.Image) error {
 		im.Ref, im.Source = img.Ref, img.Source
 	} else {
 		start := time.Now()
-		results := make([]*scan.LayerResult, len(img.Layers))
+		results = make([]*scan.LayerResult, len(img.Layers))
 		for i, l := range img.Layers {
 			if results[i], err = s.layerResult(ctx, l.Digest.String()); err != nil {
 				return err
@@ -43,6 +44,11 @@ func (s *sweeper) assemble(ctx context.Context, row *store.Image) error {
 			}
 		}
 	}
+	// --verify: each secret once per run (the scanner's memo), with the
+	// plaintext of the layers scanned in this run; a layer from the store
+	// has none, and its secrets get their stored verdict. Verdicts go to
+	// the store, not into the report: Render attaches them.
+	s.scanner.Verify(ctx, img, results, im)
 	if b, err = json.Marshal(im); err != nil {
 		return err
 	}

@@ -211,6 +211,7 @@ func storedImages(ctx context.Context, st store.Store, f store.ImageFilter, opts
 		minRank = detect.SeverityRank(opts.MinSeverity)
 	}
 	return func(yield func(*report.Image) error) error {
+		verdicts := verdictReader{st: st, known: map[string]*report.Verdict{}}
 		f := f
 		f.Limit = 200
 		for {
@@ -254,6 +255,9 @@ func storedImages(ctx context.Context, st store.Store, f store.ImageFilter, opts
 					kept = append(kept, fd)
 				}
 				im.Findings = kept
+				if err := verdicts.attach(ctx, &im); err != nil {
+					return err
+				}
 				if err := yield(&im); err != nil {
 					return err
 				}
@@ -261,4 +265,42 @@ func storedImages(ctx context.Context, st store.Store, f store.ImageFilter, opts
 			f.After = page[len(page)-1].Key()
 		}
 	}
+}
+
+// verdictReader attaches the verdicts of --verify sweeps kept in the
+// store (by secret id) to the images a report reads, each verdict read
+// once per pass.
+type verdictReader struct {
+	st    store.Store
+	known map[string]*report.Verdict // nil: no verdict stored
+}
+
+func (vr verdictReader) attach(ctx context.Context, im *report.Image) error {
+	for _, f := range im.Findings {
+		id := f.SecretID
+		if id == "" {
+			continue
+		}
+		v, seen := vr.known[id]
+		if !seen {
+			b, _, ok, err := vr.st.Verdict(ctx, id)
+			if err != nil {
+				return err
+			}
+			if ok {
+				v = &report.Verdict{}
+				if json.Unmarshal(b, v) != nil {
+					v = nil
+				}
+			}
+			vr.known[id] = v
+		}
+		if v != nil {
+			if im.Verdicts == nil {
+				im.Verdicts = map[string]report.Verdict{}
+			}
+			im.Verdicts[id] = *v
+		}
+	}
+	return nil
 }

@@ -210,6 +210,9 @@ func (s *sweeper) begin(ctx context.Context) error {
 	if err := s.o.Store.ClaimKey(ctx, s.scanner.KeyID()); err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
+	// --verify: verdicts are kept in the store, one per secret, for every
+	// image and the nights to come (docs/verification.md).
+	s.scanner.UseVerdictStore(s.o.Store)
 	id, err := s.o.Store.BeginShard(ctx, s.remote.Registry(), s.ruleset, s.o.Run, s.o.Shard, s.o.Shards, s.start)
 	if err != nil {
 		return err
