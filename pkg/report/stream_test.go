@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -57,5 +59,38 @@ func TestStreamWritesTheWholeDocument(t *testing.T) {
 		if err := WriteStream(&bytes.Buffer{}, format, s, WriteOptions{}); !errors.Is(err, broken) {
 			t.Errorf("%s: %v, want the source's error", format, err)
 		}
+	}
+}
+
+// A secret in more places than MaxOccurrences (a base layer shared by a
+// whole registry's images) lists MaxOccurrences of them and counts the
+// rest: the view of a streamed report does not grow with the images, and
+// the table still says how many places there are.
+func TestSecretPlacesBounded(t *testing.T) {
+	const images = MaxOccurrences + 7
+	s := NewStream(Tool{Name: "layerscan"}, func(yield func(*Image) error) error {
+		for i := range images {
+			im := &Image{Ref: fmt.Sprintf("reg/app:%d", i), Layers: []Layer{{Index: 0}},
+				Findings: []Finding{{Rule: "github-pat", Severity: "high", Source: "file", Path: "/etc/token", Status: "present",
+					Secret: "ghp_****", SecretID: "s1", Fingerprint: "f1", Layer: LayerRef{Index: 0}}}}
+			if err := yield(im); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	v, err := s.SecretsView()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Secrets) != 1 || len(v.Secrets[0].Occurrences) != MaxOccurrences || v.Secrets[0].OccurrencesOmitted != 7 || v.Totals.Findings != images {
+		t.Fatalf("view: %d secrets, %d places listed, %d omitted, %d findings", len(v.Secrets), len(v.Secrets[0].Occurrences), v.Secrets[0].OccurrencesOmitted, v.Totals.Findings)
+	}
+	var b bytes.Buffer
+	if err := WriteStream(&b, "table", s, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("%d places", images); !strings.Contains(b.String(), want) {
+		t.Errorf("table does not say %q:\n%.600s", want, b.String())
 	}
 }

@@ -179,7 +179,9 @@ func (s *Scanner) verdict(ctx context.Context, id, rule string, creds []verify.C
 			v.Reason = strings.Join(reasons, "; ")
 		}
 	}
-	if vo.Store != nil && ctx.Err() == nil {
+	// A verdict with nothing tried is not kept: the next run that has the
+	// plaintext tries it.
+	if vo.Store != nil && ctx.Err() == nil && len(creds) > 0 {
 		if b, err := json.Marshal(v); err == nil {
 			vo.Store.PutVerdict(ctx, id, b, now()) // a lost verdict is tried again next run
 		}
