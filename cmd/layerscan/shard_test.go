@@ -353,7 +353,7 @@ func TestSweepShardErrors(t *testing.T) {
 		}
 	}
 	// In a Kubernetes Indexed Job: the index from the environment.
-	r = runCLI(t, append(f.reg.Env(), "JOB_COMPLETION_INDEX=0", "LAYERSCAN_RUN=k8s", "LAYERSCAN_DB="+pg), "sweep", f.reg.Host, "--shards", "3", "--log-format", "json", "--platform", "all")
+	r = runCLI(t, append(f.reg.Env(), "JOB_COMPLETION_INDEX=0", "LAYERSCAN_RUN=k8s", "LAYERSCAN_DB="+pg), "sweep", f.reg.Host, "--shards", "3", "--log-format", "json", "--platform", "all", "--shard-wait", "2s")
 	if !strings.Contains(r.stderr, `"msg":"shard summary"`) || !strings.Contains(r.stderr, `"run":"k8s","shard":0,"shards":3`) {
 		t.Errorf("--shards with JOB_COMPLETION_INDEX: exit %d\n%s", r.code, r.stderr)
 	}

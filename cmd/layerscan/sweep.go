@@ -30,6 +30,7 @@ type sweepOptions struct {
 	shard     string
 	shards    int
 	run       string
+	shardWait time.Duration
 	logFormat string
 }
 
@@ -64,6 +65,7 @@ renders the run (docs/sweep.md).`,
 	f.StringVar(&so.shard, "shard", "", "scan only share I of N (I/N, 0-based) of the unique layers and images; the shards of a run share --db")
 	f.IntVar(&so.shards, "shards", 0, "with "+jobIndexEnv+" set (a Kubernetes Indexed Job): the number of shards, the index being the shard")
 	f.StringVar(&so.run, "run", os.Getenv("LAYERSCAN_RUN"), "name of the sharded sweep the shard belongs to (the same for every shard; $LAYERSCAN_RUN)")
+	f.DurationVar(&so.shardWait, "shard-wait", sweep.DefaultShardWait, "how long a shard waits for the other shards of its run to list their layers before it stops scanning those recorded for it")
 	f.StringVar(&so.logFormat, "log-format", "text", "progress and summary on stderr: text, or json (log/slog, one object a line)")
 	f.StringArrayVar(&so.repos, "repo", nil, "repositories to sweep: glob, or !glob to leave out; repeatable or comma-separated (default all)")
 	f.StringArrayVar(&so.tags, "tags", nil, "tags to sweep: glob, or !glob to leave out; repeatable or comma-separated (default all)")
@@ -130,7 +132,7 @@ func runSweep(cmd *cobra.Command, o *scanOptions, so *sweepOptions, registry str
 	opts := sweep.Options{
 		Registry: registry, Pipeline: p, Repos: repos, Tags: tags, RepoList: repoList, Since: so.since, Jobs: o.jobs,
 		Fetch:    []fetch.Option{fetch.WithQPS(so.qps), fetch.WithPageSize(so.pageSize), fetch.WithMaxNames(so.maxNames), fetch.WithTimeout(so.timeout)},
-		Progress: cmd.ErrOrStderr(), Logger: logger, Shard: shard, Shards: shards,
+		Progress: cmd.ErrOrStderr(), Logger: logger, Shard: shard, Shards: shards, ShardWait: so.shardWait,
 	}
 	if shards > 1 {
 		opts.Run = so.run

@@ -21,7 +21,10 @@ func (s *sweeper) assemble(ctx context.Context, row *store.Image) error {
 	var b []byte
 	var im *report.Image
 	var results []*scan.LayerResult
-	if same, ok := s.reports.Get(row.Digest); ok {
+	// The key is the manifest and the platform: an index may name one
+	// manifest under two platforms, each reported with its own.
+	sameKey := row.Digest + " " + row.Platform
+	if same, ok := s.reports.Get(sameKey); ok {
 		// The same image under another tag, assembled in this sweep.
 		im = &report.Image{}
 		if err := json.Unmarshal(same, im); err != nil {
@@ -40,7 +43,7 @@ func (s *sweeper) assemble(ctx context.Context, row *store.Image) error {
 		im.Stats.DurationMS = time.Since(start).Milliseconds()
 		if len(im.Errors) == 0 {
 			if same, err := json.Marshal(im); err == nil {
-				s.reports.Put(row.Digest, same)
+				s.reports.Put(sameKey, same)
 			}
 		}
 	}
