@@ -62,7 +62,7 @@ type Registry struct {
 	certDir    string // directory holding only ca.crt, for skopeo --dest-cert-dir
 	policyFile string // skopeo trust policy accepting anything
 	regConf    string // empty registries.conf so the host's mirrors do not apply
-	anonymous  bool // no htpasswd: every request is served without credentials
+	anonymous  bool   // no htpasswd: every request is served without credentials
 }
 
 // RegistryOption changes how StartRegistry runs the registry.
