@@ -105,10 +105,12 @@ bench-shards: test-deps
 ## 100000", 50 tags a repository) served by docker-registry, swept by bin/layerscan
 ## into PostgreSQL: first sweep, second sweep, 4 shards, their report; wall, CPU,
 ## peak RSS and registry requests by kind per run, as markdown table rows
-## (scripts/bench-sweep-scale.sh; docs/benchmarks.md, "Registry-scale sweeps").
+## (scripts/bench-sweep-scale.sh; RUNS="sweeps" or "shards" for only those;
+## docs/benchmarks.md, "Registry-scale sweeps").
 SIZES ?= 1000 10000 100000
+RUNS ?= sweeps shards
 bench-sweep-scale: build test-deps
-	SIZES="$(SIZES)" LAYERSCAN=$(BIN) bash scripts/bench-sweep-scale.sh
+	SIZES="$(SIZES)" RUNS="$(RUNS)" LAYERSCAN=$(BIN) bash scripts/bench-sweep-scale.sh
 
 ## bench-rss: peak RSS, wall and CPU of layerscan on two generated images, a
 ## single layer of SIZE_MB MiB (default 4096) and LAYERS layers (default 100),

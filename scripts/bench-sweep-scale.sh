@@ -30,8 +30,9 @@
 # Disk: about 76 KB per image in the registry's storage (100,000 images:
 # about 7.5 GB, removed at the end of each size).
 #
-# Environment: SIZES (default "1000 10000 100000"), TAGS_PER_REPO (default
-# 50), LAYERSCAN (default bin/layerscan, built by make bench-sweep-scale),
+# Environment: SIZES (default "1000 10000 100000"), RUNS (default "sweeps
+# shards": the first and second sweeps, the shards and their report; one of
+# the two words runs only those), TAGS_PER_REPO (default 50), LAYERSCAN (default bin/layerscan, built by make bench-sweep-scale),
 # GO (default go). Needs docker-registry and postgresql (make test-deps).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,6 +46,6 @@ if [ ! -x "$LAYERSCAN" ]; then
 fi
 export GOFLAGS=${GOFLAGS:--tags=gore2regex}
 export LAYERSCAN LAYERSCAN_BENCH_SWEEP_SCALE=1 LAYERSCAN_REQUIRE_TOOLS=1
-export SIZES=${SIZES:-1000 10000 100000} TAGS_PER_REPO=${TAGS_PER_REPO:-50}
+export SIZES=${SIZES:-1000 10000 100000} RUNS=${RUNS:-sweeps shards} TAGS_PER_REPO=${TAGS_PER_REPO:-50}
 "$GO" test -count=1 -timeout 0 -run '^TestBenchSweepScale$' -v ./internal/benchreg/ |
 	grep --line-buffered -E '^(\||bench-sweep-scale|--- |ok|FAIL|panic)|_test\.go:'

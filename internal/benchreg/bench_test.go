@@ -5,6 +5,7 @@ package benchreg
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"database/sql"
 	"fmt"
 	"io"
@@ -31,7 +32,8 @@ import (
 // docker-registry (TLS, anonymous), swept by the layerscan binary $LAYERSCAN
 // into a real PostgreSQL: a first sweep, a second sweep of the unchanged
 // registry, then 4 shards of a new run into a fresh database, one after
-// another, and the report of that run. One markdown table row per run: wall,
+// another, and the report of that run ($RUNS: "sweeps shards", the default,
+// or one of them). One markdown table row per run: wall,
 // CPU, peak RSS (the child's rusage, as /usr/bin/time -v prints it) and the
 // registry requests of the run by kind, from the registry's access log.
 func TestBenchSweepScale(t *testing.T) {
@@ -47,6 +49,13 @@ func TestBenchSweepScale(t *testing.T) {
 		sizes = []string{"1000", "10000", "100000"}
 	}
 	tagsPerRepo, _ := strconv.Atoi(os.Getenv("TAGS_PER_REPO"))
+	runs := map[string]bool{}
+	for _, r := range strings.Fields(cmp.Or(os.Getenv("RUNS"), "sweeps shards")) {
+		if r != "sweeps" && r != "shards" {
+			t.Fatalf("RUNS: %q is neither sweeps nor shards", r)
+		}
+		runs[r] = true
+	}
 	version, err := exec.Command(bin, "--version").CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s --version: %v\n%s", bin, err, version)
@@ -61,12 +70,12 @@ func TestBenchSweepScale(t *testing.T) {
 		if err != nil || n < 1 || n > MaxImages {
 			t.Fatalf("SIZES: %q is not a number of images", s)
 		}
-		t.Run(s, func(t *testing.T) { benchSize(t, bin, pg, n, tagsPerRepo) })
+		t.Run(s, func(t *testing.T) { benchSize(t, bin, pg, n, tagsPerRepo, runs) })
 	}
 }
 
 // benchSize generates a registry of n images and measures the runs on it.
-func benchSize(t *testing.T, bin, pg string, n, tagsPerRepo int) {
+func benchSize(t *testing.T, bin, pg string, n, tagsPerRepo int, runs map[string]bool) {
 	reg := testenv.StartRegistry(t, testenv.Anonymous())
 	t0 := time.Now()
 	g, err := Generate(t.Context(), reg.StorageDir, Options{Images: n, TagsPerRepo: tagsPerRepo})
@@ -80,14 +89,18 @@ func benchSize(t *testing.T, bin, pg string, n, tagsPerRepo int) {
 	full := newDatabase(t, pg, fmt.Sprintf("full_%d", n))
 	sharded := newDatabase(t, pg, fmt.Sprintf("shards_%d", n))
 	report := filepath.Join(b.home, "report.json")
-	b.run("first sweep", "sweep", reg.Host, "--db", full, "-q", "-f", "json", "-o", report)
-	b.run("second sweep", "sweep", reg.Host, "--db", full, "-q", "-f", "json", "-o", report)
-	const shards = 4
-	for i := range shards {
-		b.run(fmt.Sprintf("shard %d/%d", i, shards), "sweep", reg.Host, "--db", sharded, "-q",
-			"--shard", fmt.Sprintf("%d/%d", i, shards), "--run", fmt.Sprintf("scale-%d", n))
+	if runs["sweeps"] {
+		b.run("first sweep", "sweep", reg.Host, "--db", full, "-q", "-f", "json", "-o", report)
+		b.run("second sweep", "sweep", reg.Host, "--db", full, "-q", "-f", "json", "-o", report)
 	}
-	b.run("report of the shards", "report", "--db", sharded, "-q", "-f", "json", "-o", report)
+	if runs["shards"] {
+		const shards = 4
+		for i := range shards {
+			b.run(fmt.Sprintf("shard %d/%d", i, shards), "sweep", reg.Host, "--db", sharded, "-q",
+				"--shard", fmt.Sprintf("%d/%d", i, shards), "--run", fmt.Sprintf("scale-%d", n))
+		}
+		b.run("report of the shards", "report", "--db", sharded, "-q", "-f", "json", "-o", report)
+	}
 }
 
 // newDatabase creates the database name on the server of dsn and returns
