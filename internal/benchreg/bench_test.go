@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"cmp"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -91,7 +92,9 @@ func benchSize(t *testing.T, bin, pg string, n, tagsPerRepo int, runs map[string
 	report := filepath.Join(b.home, "report.json")
 	if runs["sweeps"] {
 		b.run("first sweep", "sweep", reg.Host, "--db", full, "-q", "-f", "json", "-o", report)
+		b.checkReport("first sweep", report)
 		b.run("second sweep", "sweep", reg.Host, "--db", full, "-q", "-f", "json", "-o", report)
+		b.checkReport("second sweep", report)
 	}
 	if runs["shards"] {
 		const shards = 4
@@ -100,7 +103,41 @@ func benchSize(t *testing.T, bin, pg string, n, tagsPerRepo int, runs map[string
 				"--shard", fmt.Sprintf("%d/%d", i, shards), "--run", fmt.Sprintf("scale-%d", n))
 		}
 		b.run("report of the shards", "report", "--db", sharded, "-q", "-f", "json", "-o", report)
+		b.checkReport("report of the shards", report)
 	}
+}
+
+// checkReport checks that the JSON report (layerscan/v1, docs/json-schema.md)
+// of a run holds every image, none with errors: a run that measured less
+// than the whole registry is no measurement.
+func (b *bench) checkReport(label, path string) {
+	t := b.t
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Errorf("%s: %v", label, err)
+		return
+	}
+	defer f.Close()
+	var rep struct {
+		Images []struct {
+			Errors []json.RawMessage `json:"errors"`
+		} `json:"images"`
+	}
+	if err := json.NewDecoder(bufio.NewReader(f)).Decode(&rep); err != nil {
+		t.Errorf("%s: reading the report: %v", label, err)
+		return
+	}
+	bad := 0
+	for _, im := range rep.Images {
+		if len(im.Errors) > 0 {
+			bad++
+		}
+	}
+	if len(rep.Images) != b.n || bad > 0 {
+		t.Errorf("%s: the report has %d images, %d with errors; want %d, none", label, len(rep.Images), bad, b.n)
+	}
+	os.Remove(path)
 }
 
 // newDatabase creates the database name on the server of dsn and returns
