@@ -11,7 +11,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -tags=$(TAGS))
 # The sample image for the demo: generated, shipped in testdata.
 DEMO_IMAGE ?= oci-archive:testdata/images/lifecycle.oci.tar
 
-.PHONY: all build demo test test-deps lint generate bench bench-sweep bench-shards bench-rss accuracy clean
+.PHONY: all build demo test test-deps lint generate bench bench-sweep bench-shards bench-sweep-scale bench-rss accuracy clean
 
 all: build
 
@@ -100,6 +100,17 @@ bench-sweep: test-deps
 ## rows; docs/benchmarks.md, "Sharded sweeps").
 bench-shards: test-deps
 	LAYERSCAN_REQUIRE_TOOLS=1 LAYERSCAN_BENCH_SHARDS=1 LAYERSCAN_BENCH_LAYER_KB=$(BENCH_LAYER_KB) $(GO) test -count=1 -timeout 30m -run '^TestBenchShards$$' -v ./cmd/layerscan/ | grep -E '^(bench-shards|--- |ok|FAIL)'
+
+## bench-sweep-scale: generated registries of SIZES images (default "1000 10000
+## 100000", 50 tags a repository) served by docker-registry, swept by bin/layerscan
+## into PostgreSQL: first sweep, second sweep, 4 shards, their report; wall, CPU,
+## peak RSS and registry requests by kind per run, as markdown table rows
+## (scripts/bench-sweep-scale.sh; RUNS="sweeps" or "shards" for only those;
+## docs/benchmarks.md, "Registry-scale sweeps").
+SIZES ?= 1000 10000 100000
+RUNS ?= sweeps shards
+bench-sweep-scale: build test-deps
+	SIZES="$(SIZES)" RUNS="$(RUNS)" LAYERSCAN=$(BIN) bash scripts/bench-sweep-scale.sh
 
 ## bench-rss: peak RSS, wall and CPU of layerscan on two generated images, a
 ## single layer of SIZE_MB MiB (default 4096) and LAYERS layers (default 100),

@@ -31,6 +31,11 @@
 //	cmd := exec.Command(layerscanBin, "scan", reg.Host+"/app/web:v1")
 //	cmd.Env = append(os.Environ(), reg.Env()...)
 //
+// StartRegistry(t, Anonymous()) serves without credentials (benchmarks: no
+// bcrypt check per request), and a test may write a distribution storage
+// tree into Registry.StorageDir directly instead of pushing
+// (internal/benchreg).
+//
 // Besides Push and Env, a Registry offers Transport (an *http.Transport
 // trusting only the test CA, for in-process go-containerregistry clients via
 // remote.WithTransport), Log/SyncLog (the registry's own log) and BlobGETs

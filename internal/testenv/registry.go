@@ -52,21 +52,39 @@ type Registry struct {
 	// LogFile is the registry's own log (stdout and stderr, text format, level
 	// info, with access log lines).
 	LogFile string
+	// StorageDir is the root directory of the registry's filesystem storage
+	// driver. The registry keeps no cache of it, so a test may write a
+	// distribution storage tree (docker/registry/v2/...) into it directly
+	// instead of pushing (internal/benchreg does).
+	StorageDir string
 
 	rootCAs    *x509.CertPool
 	certDir    string // directory holding only ca.crt, for skopeo --dest-cert-dir
 	policyFile string // skopeo trust policy accepting anything
 	regConf    string // empty registries.conf so the host's mirrors do not apply
-	storageDir string
+	anonymous  bool   // no htpasswd: every request is served without credentials
+}
+
+// RegistryOption changes how StartRegistry runs the registry.
+type RegistryOption func(*Registry)
+
+// Anonymous makes the registry serve every request without credentials (no
+// htpasswd auth; Username and Password stay set but are not checked). For
+// benchmarks: with basic auth the registry runs a bcrypt check on every
+// request, which at tens of thousands of requests costs the shared CPUs
+// more than the client being measured.
+func Anonymous() RegistryOption {
+	return func(r *Registry) { r.anonymous = true }
 }
 
 // StartRegistry starts /usr/bin/docker-registry (found on PATH) on a free
 // 127.0.0.1 port with TLS and htpasswd basic auth, its storage in a temporary
-// directory, waits until /v2/ answers 401, and stops it when the test ends.
+// directory (StorageDir), waits until /v2/ answers 401 (200 when
+// Anonymous), and stops it when the test ends.
 // It fails the test, showing the registry's log, if the registry is not up
 // within 20 seconds. When docker-registry is missing it behaves like
 // RequireTool.
-func StartRegistry(t testing.TB) *Registry {
+func StartRegistry(t testing.TB, opts ...RegistryOption) *Registry {
 	t.Helper()
 	bin := RequireTool(t, "docker-registry")
 	if bin == "" {
@@ -78,6 +96,9 @@ func StartRegistry(t testing.TB) *Registry {
 	if err != nil {
 		t.Fatalf("preparing test registry: %v", err)
 		return nil
+	}
+	for _, o := range opts {
+		o(r)
 	}
 
 	for attempt := 1; ; attempt++ {
@@ -125,7 +146,7 @@ func prepareRegistry(dir string) (*Registry, error) {
 		LogFile:         filepath.Join(dir, "registry.log"),
 		policyFile:      filepath.Join(dir, "policy.json"),
 		regConf:         filepath.Join(dir, "registries.conf"),
-		storageDir:      filepath.Join(dir, "storage"),
+		StorageDir:      filepath.Join(dir, "storage"),
 	}
 	r.CAFile = filepath.Join(r.certDir, "ca.crt")
 	r.rootCAs = x509.NewCertPool()
@@ -133,7 +154,7 @@ func prepareRegistry(dir string) (*Registry, error) {
 		return nil, errors.New("test CA PEM did not parse")
 	}
 
-	for _, d := range []string{r.certDir, r.DockerConfigDir, r.storageDir, filepath.Join(dir, "server")} {
+	for _, d := range []string{r.certDir, r.DockerConfigDir, r.StorageDir, filepath.Join(dir, "server")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err
 		}
@@ -181,6 +202,14 @@ func (r *Registry) writeHostFiles(dir string) error {
 // through cache), no reporting, no redis.
 func (r *Registry) config(dir string) string {
 	q := strconv.Quote // Go-quoted ASCII is a valid YAML double-quoted scalar
+	auth := `auth:
+  htpasswd:
+    realm: layerscan-test
+    path: ` + q(filepath.Join(dir, "server", "htpasswd")) + `
+`
+	if r.anonymous {
+		auth = ""
+	}
 	return `version: 0.1
 log:
   level: info
@@ -191,7 +220,7 @@ log:
     service: layerscan-test-registry
 storage:
   filesystem:
-    rootdirectory: ` + q(r.storageDir) + `
+    rootdirectory: ` + q(r.StorageDir) + `
   delete:
     enabled: true
   maintenance:
@@ -207,11 +236,7 @@ http:
     key: ` + q(filepath.Join(dir, "server", "server.key")) + `
   headers:
     X-Content-Type-Options: [nosniff]
-auth:
-  htpasswd:
-    realm: layerscan-test
-    path: ` + q(filepath.Join(dir, "server", "htpasswd")) + `
-health:
+` + auth + `health:
   storagedriver:
     enabled: false
 `
@@ -273,10 +298,14 @@ func (r *Registry) start(bin, dir string) (stop func(), err error) {
 		resp, err := getUnlessExited(client, "https://"+r.Host+"/v2/", exited)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusUnauthorized {
+			want := http.StatusUnauthorized
+			if r.anonymous {
+				want = http.StatusOK
+			}
+			if resp.StatusCode == want {
 				return stop, nil
 			}
-			lastErr = fmt.Errorf("GET /v2/ answered %s, want 401", resp.Status)
+			lastErr = fmt.Errorf("GET /v2/ answered %s, want %d", resp.Status, want)
 		} else {
 			lastErr = err
 		}
