@@ -21,15 +21,23 @@ import (
 
 // ShardOf is the shard (0 … shards-1) that owns key: a layer digest (the
 // shard scans it) or a repository name (the shard enumerates it and
-// assembles its images). FNV-1a, so every process computes the same
-// share.
+// assembles its images). FNV-1a-64, then a 64-bit finalizer (MurmurHash3's
+// fmix64) so that the low bits the modulo keeps depend on every byte:
+// FNV-1a alone puts 16 of 20 names like team-04/app-00004 in one of 4
+// shards. Every process computes the same share.
 func ShardOf(key string, shards int) int {
 	if shards <= 1 {
 		return 0
 	}
 	h := fnv.New64a()
 	io.WriteString(h, key)
-	return int(h.Sum64() % uint64(shards))
+	x := h.Sum64()
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return int(x % uint64(shards))
 }
 
 // ParseShard reads "I/N" (0 ≤ I < N).

@@ -34,6 +34,18 @@ func TestShardOfCoversEveryKeyOnce(t *testing.T) {
 	if a, b := ShardOf("sha256:abc", 4), ShardOf("sha256:abc", 4); a != b {
 		t.Error("not deterministic")
 	}
+	// Repository names that differ in a few digits (what registries hold)
+	// spread too: 20 of them over 4 shards, none empty, none with half.
+	count := make([]int, 4)
+	for r := range 20 {
+		count[ShardOf(fmt.Sprintf("team-%02d/app-%05d", r%16, r), 4)]++
+	}
+	for i, c := range count {
+		if c == 0 || c >= 10 {
+			t.Errorf("20 repositories over 4 shards: %v (shard %d)", count, i)
+			break
+		}
+	}
 }
 
 func TestParseShard(t *testing.T) {
