@@ -47,7 +47,7 @@ const (
 	// (one per repository read).
 	sessionScopes = 256
 	// sessionConfigBytes bounds the config blobs a session keeps.
-	sessionConfigBytes = 32 << 20
+	sessionConfigBytes = 16 << 20
 )
 
 // NewRemote opens a session with registry ("registry.example.com",

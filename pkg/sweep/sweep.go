@@ -163,9 +163,11 @@ type sweeper struct {
 }
 
 const (
-	// resultCacheEntries bounds the tar entries of the layer results kept
-	// decoded (a Debian base layer has about 10,000).
-	resultCacheEntries = 400_000
+	// resultCacheBytes bounds the layer results kept decoded, by their
+	// estimated size in memory (resultSize): a Debian base layer's
+	// (10,000 entries) is about 1.5 MB; a small application layer's a
+	// few kB, so a count of entries would let 100,000 of them stay.
+	resultCacheBytes = 32 << 20
 	// reportCacheBytes bounds the assembled reports kept for other tags of
 	// the same image.
 	reportCacheBytes = 16 << 20
@@ -193,7 +195,7 @@ func newSweeper(o Options) (*sweeper, error) {
 	}
 	s := &sweeper{o: o, remote: r, scanner: o.Pipeline.Scanner(), ruleset: o.Pipeline.Ruleset(),
 		seen: map[[32]byte]layerState{}, failed: map[string]string{},
-		results: lru.New[string, *scan.LayerResult](resultCacheEntries, func(r *scan.LayerResult) int64 { return int64(len(r.Entries)) + 1 }),
+		results: lru.New[string, *scan.LayerResult](resultCacheBytes, resultSize),
 		reports: lru.New[string, []byte](reportCacheBytes, func(b []byte) int64 { return int64(len(b)) }),
 	}
 	s.reportKey = s.ruleset + "|" + s.scanner.ReportFingerprint()
@@ -293,4 +295,17 @@ func (s *sweeper) noteError(msg string) {
 	if len(s.stats.ImageErrorsMsgs) < 5 {
 		s.stats.ImageErrorsMsgs = append(s.stats.ImageErrorsMsgs, sanitize.OneLine(msg))
 	}
+}
+
+// resultSize estimates the memory a decoded layer result holds: its
+// entries (a walk.Entry and its strings) and findings, and the struct.
+func resultSize(r *scan.LayerResult) int64 {
+	n := int64(512)
+	for _, e := range r.Entries {
+		n += 96 + int64(len(e.Path)+len(e.Linkname)+len(e.Target))
+	}
+	for _, h := range r.Findings {
+		n += 768 + int64(len(h.Path)+len(h.Description)+len(h.Note)+64*len(h.LinkFingerprints))
+	}
+	return n
 }
