@@ -70,7 +70,8 @@ FUZZ_TARGETS := \
 	./pkg/walk:FuzzWalkLayer ./pkg/walk:FuzzNestedArchive \
 	./pkg/fetch:FuzzOCIMetadata ./pkg/fetch:FuzzDockerArchive \
 	./pkg/detect:FuzzConfigFile \
-	./pkg/sanitize:FuzzText ./pkg/redact:FuzzRedact
+	./pkg/sanitize:FuzzText ./pkg/redact:FuzzRedact \
+	./pkg/verify:FuzzFromFile
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \

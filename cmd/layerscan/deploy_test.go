@@ -112,8 +112,10 @@ func TestDeployManifests(t *testing.T) {
 	if _, ok := env["JOB_COMPLETION_INDEX"]; !ok {
 		t.Error("JOB_COMPLETION_INDEX is not used")
 	}
-	if ref, _ := yget(t, env["LAYERSCAN_DB"], "valueFrom", "secretKeyRef").(map[string]any); ref == nil || ref["name"] == nil {
-		t.Error("LAYERSCAN_DB does not come from a Secret")
+	for _, name := range []string{"LAYERSCAN_DB", "LAYERSCAN_FINGERPRINT_KEY"} {
+		if ref, _ := yget(t, env[name], "valueFrom", "secretKeyRef").(map[string]any); ref == nil || ref["name"] == nil {
+			t.Errorf("%s does not come from a Secret", name)
+		}
 	}
 	if !strings.Contains(yget(t, env["LAYERSCAN_RUN"], "valueFrom", "fieldRef", "fieldPath").(string), "job-name") {
 		t.Error("LAYERSCAN_RUN is not the Job's name")
@@ -267,6 +269,17 @@ func TestDeployImage(t *testing.T) {
 	// live in pkg/detect's test files, not in the binary).
 	if im := scan(); len(im.Findings) != 0 {
 		t.Errorf("layerscan's image: %d findings, want none: %+v", len(im.Findings), im.Findings)
+	}
+	// The image runs as documented (README, Install): its layerscan
+	// prints the version, with the RE2 engine.
+	ctr, err := exec.Command("buildah", append(bah, "from", "--pull=never", tag)...).Output()
+	if err != nil {
+		t.Fatalf("buildah from: %v", err)
+	}
+	ver := exec.Command("buildah", append(bah, "run", "--isolation", "chroot", strings.TrimSpace(string(ctr)), "--", "/usr/local/bin/layerscan", "--version")...)
+	ver.Env = append(os.Environ(), "TMPDIR="+store)
+	if out, err := ver.CombinedOutput(); err != nil || !strings.Contains(string(out), "layerscan deploy-test") || !strings.Contains(string(out), "regexp engine: RE2") {
+		t.Errorf("layerscan --version in its image: %v\n%s", err, out)
 	}
 	cfg := exec.Command("buildah", append(bah, "inspect", "--type", "image", "--format", "{{.OCIv1.Config.User}}", tag)...)
 	if out, err := cfg.Output(); err != nil || strings.TrimSpace(string(out)) != "65532:65532" {

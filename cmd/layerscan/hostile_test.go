@@ -30,9 +30,10 @@ type hostileLayer struct {
 
 type hostileImage struct {
 	layers  []hostileLayer
-	history []map[string]any // default: one entry per layer
-	refName string           // org.opencontainers.image.ref.name of the index entry
-	env     []string         // config Env
+	history []map[string]any  // default: one entry per layer
+	refName string            // org.opencontainers.image.ref.name of the index entry
+	env     []string          // config Env
+	labels  map[string]string // config Labels
 }
 
 func digestStr(b []byte) string { return fmt.Sprintf("sha256:%x", sha256.Sum256(b)) }
@@ -83,7 +84,7 @@ func (h hostileImage) write(t *testing.T) string {
 			hist = append(hist, map[string]any{"created_by": fmt.Sprintf("/bin/sh -c step-%d", i)})
 		}
 	}
-	cfg, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux", "config": map[string]any{"Env": h.env},
+	cfg, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux", "config": map[string]any{"Env": h.env, "Labels": h.labels},
 		"rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs}, "history": hist})
 	cd := put(cfg)
 	man, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/layerscan/layerscan/internal/interrupt"
 	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/redact"
 )
@@ -337,11 +338,11 @@ func TestSignalWhileBlocked(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done:
-	case <-time.After(unwindGrace + 5*time.Second):
+	case <-time.After(interrupt.Grace + 5*time.Second):
 		cmd.Process.Kill()
 		t.Fatal("no exit after SIGTERM")
 	}
-	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
-		t.Errorf("exit %d, want %d; stderr %s", code, exitInterrupted, stderr.String())
+	if code := cmd.ProcessState.ExitCode(); code != interrupt.Code {
+		t.Errorf("exit %d, want %d; stderr %s", code, interrupt.Code, stderr.String())
 	}
 }

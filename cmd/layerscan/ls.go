@@ -63,23 +63,16 @@ func runLs(cmd *cobra.Command, opts *scanOptions, ref string, layer int, deleted
 	if err != nil {
 		return usageErr("listing %s: %v", ref, sanitize.OneLine(err.Error()))
 	}
-	_, infos, _ := history.Map(img.Config, len(img.Layers))
-	instrs := make([]string, len(infos))
-	for i, in := range infos {
-		instrs[i] = in.Instruction
-	}
 	bw := bufio.NewWriter(cmd.OutOrStdout())
-	err = report.WriteListing(bw, list, report.ListingOptions{Instructions: instrs, Only: layer, Deleted: deleted, Long: long, Redact: p.Redact})
+	err = report.WriteListing(bw, list, report.ListingOptions{Instructions: history.Instructions(img.Config, len(img.Layers)), Only: layer, Deleted: deleted, Long: long, Redact: p.Redact})
 	if err == nil {
 		err = bw.Flush()
 	}
 	if err != nil {
 		return usageErr("writing the listing: %v", err)
 	}
-	for _, li := range list.Layers {
-		if li.Err != nil {
-			return &exitError{code: exitIncomplete, msg: "listing incomplete: some layers could not be read"}
-		}
+	if list.Incomplete() {
+		return &exitError{code: exitIncomplete, msg: "listing incomplete: some layers could not be read"}
 	}
 	return nil
 }

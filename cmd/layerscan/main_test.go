@@ -14,11 +14,15 @@ import (
 	"testing"
 
 	"github.com/layerscan/layerscan/internal/testenv"
+	"github.com/layerscan/layerscan/pkg/fingerprint"
 	"github.com/layerscan/layerscan/pkg/report"
 )
 
 // The tests run the real binary, built once per test process.
 var binPath string
+
+// testFingerprintKey is the fingerprint key of the tests' runs.
+const testFingerprintKey = "layerscan cmd test fingerprint key"
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "layerscan-bin-")
@@ -27,6 +31,10 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	binPath = filepath.Join(dir, "layerscan")
+	// One fingerprint key for every run the tests make (goldens hold
+	// fingerprints; sweep shards must share it); tests of the key file
+	// set it to "" (unset).
+	os.Setenv(fingerprint.EnvKey, testFingerprintKey)
 	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "building layerscan: %v\n%s", err, out)

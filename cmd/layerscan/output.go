@@ -22,20 +22,24 @@ type outputOptions struct {
 	formats  []string // --format values: FORMAT or FORMAT=FILE
 	template string
 	failOn   string
+	severity string
 	quiet    bool
 	color    string
 	force    bool
+	verified bool // --fail-on-verified
 
 	outs []report.Output
 	tmpl *template.Template
 }
 
 func (o *outputOptions) register(f *pflag.FlagSet) {
-	f.StringArrayVarP(&o.formats, "format", "f", []string{"table"}, "output format: table, json, sarif, csv, markdown, template or html; repeat as FORMAT=FILE for several outputs in one run")
+	f.StringArrayVarP(&o.formats, "format", "f", []string{"table"}, "output format: table, json, sarif, gitlab, csv, markdown, template or html; repeat as FORMAT=FILE for several outputs in one run")
 	f.StringVar(&o.template, "template", "", "Go text/template file for --format template (runs over the layerscan/v1 report)")
 	f.StringVar(&o.failOn, "fail-on", "low", "lowest severity that makes the exit status non-zero: critical, high, medium, low or info")
+	f.StringVar(&o.severity, "severity", "", "report only findings at or above this severity: critical, high, medium, low or info (default: all)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bars on stderr")
 	f.StringVar(&o.color, "color", "auto", "colour in the table: auto (only on a terminal, and not with NO_COLOR set), always or never")
+	f.BoolVar(&o.verified, "fail-on-verified", false, "with --verify: exit with --exit-code when a secret is verified working, whatever its severity")
 	f.BoolVar(&o.force, "force", false, "replace a symbolic link at an output file's path (-o, --format FORMAT=FILE) instead of refusing it")
 }
 
@@ -70,6 +74,8 @@ func (o *outputOptions) validate(s *scanOptions) (err error) {
 	switch {
 	case !detect.ValidSeverity(o.failOn):
 		return usageErr("unknown --fail-on %q: use critical, high, medium, low or info", o.failOn)
+	case o.severity != "" && !detect.ValidSeverity(o.severity):
+		return usageErr("unknown --severity %q: use critical, high, medium, low or info", o.severity)
 	case s.exitCode < 0 || s.exitCode > 125:
 		return usageErr("--exit-code must be between 0 and 125")
 	case !slices.Contains([]string{"auto", "always", "never"}, o.color):

@@ -102,6 +102,39 @@ func TestSARIFFromCLI(t *testing.T) {
 		if err := sarifcheck.ValidateSchema(sch, b); err != nil {
 			t.Errorf("%s: SARIF does not match the 2.1.0 schema: %v", ref, err)
 		}
+		// GitHub code scanning: one run per image, each its own category;
+		// every result on a file and line.
+		var doc struct {
+			Runs []struct {
+				AutomationDetails struct{ ID string }
+				Results           []struct {
+					Locations []struct {
+						PhysicalLocation struct {
+							ArtifactLocation struct{ URI string }
+							Region           struct{ StartLine int }
+						}
+					}
+					PartialFingerprints map[string]string
+				}
+			}
+		}
+		json.Unmarshal(b, &doc)
+		images := len(scanJSON(t, nil, ref, "--platform", "all").Images)
+		ids := map[string]bool{}
+		for _, run := range doc.Runs {
+			if id := run.AutomationDetails.ID; !strings.HasPrefix(id, "layerscan/") || !strings.HasSuffix(id, "/") || ids[id] {
+				t.Errorf("%s: automationDetails.id %q (seen: %v)", ref, id, ids)
+			}
+			ids[run.AutomationDetails.ID] = true
+			for _, res := range run.Results {
+				if l := res.Locations[0].PhysicalLocation; l.ArtifactLocation.URI == "" || l.Region.StartLine < 1 || res.PartialFingerprints["primaryLocationLineHash"] == "" {
+					t.Errorf("%s: result without a line or primaryLocationLineHash: %+v", ref, res)
+				}
+			}
+		}
+		if len(doc.Runs) != images {
+			t.Errorf("%s: %d runs for %d images", ref, len(doc.Runs), images)
+		}
 		if tool := sarifcheck.Multitool(); tool != "" {
 			for _, is := range sarifcheck.RunMultitool(t, tool, out) {
 				if is.Level == "error" || is.Level == "warning" {
@@ -390,10 +423,22 @@ func TestConfigPrecedence(t *testing.T) {
 
 func TestVersionCompletionMan(t *testing.T) {
 	res := runCLI(t, nil, "version")
-	for _, want := range []string{"layerscan ", "rules: gitleaks v8", "ruleset ", "go: go1."} {
+	for _, want := range []string{"layerscan ", "rules: gitleaks v8", "ruleset ", "regexp engine: ", "go: go1."} {
 		if res.code != 0 || !strings.Contains(res.stdout, want) {
 			t.Errorf("version output %q lacks %q", res.stdout, want)
 		}
+	}
+	// --version prints the same, also with a flag default from the
+	// environment that changes the ruleset, and LAYERSCAN_VERSION is no
+	// default for it.
+	cfg := filepath.Join(t.TempDir(), "rules.toml")
+	os.WriteFile(cfg, []byte("[extend]\nuseDefault = true\ndisabledRules = [\"shell-history\"]\n"), 0o644)
+	env := []string{"LAYERSCAN_CONFIG=" + cfg, "LAYERSCAN_VERSION=9.9"}
+	if v, flag := runCLI(t, env, "version"), runCLI(t, env, "--version"); flag.code != 0 || flag.stdout != v.stdout || v.stdout == res.stdout {
+		t.Errorf("--version: exit %d %q %s\nlayerscan version: %q (default rules: %q)", flag.code, flag.stdout, flag.stderr, v.stdout, res.stdout)
+	}
+	if strings.Contains(os.Getenv("GOFLAGS"), "gore2regex") && !strings.Contains(res.stdout, "regexp engine: RE2") {
+		t.Errorf("built with -tags gore2regex, but version says %q", res.stdout)
 	}
 	for _, sh := range []string{"bash", "zsh", "fish"} {
 		res := runCLI(t, nil, "completion", sh)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/sanitize"
 	"github.com/layerscan/layerscan/pkg/scan"
@@ -19,7 +18,6 @@ import (
 type reportCmdOptions struct {
 	db       string
 	repos    []string
-	severity string
 	newSince string
 	sweepID  int64
 	run      string
@@ -45,7 +43,6 @@ shards' layers complete (with the sweep's detector flags).`,
 	f := cmd.Flags()
 	f.StringVar(&ro.db, "db", "layerscan.db", "the sweep database: a SQLite file, or postgres://… ($LAYERSCAN_DB)")
 	f.StringArrayVar(&ro.repos, "repo", nil, "repositories to report: glob, or !glob to leave out; repeatable or comma-separated")
-	f.StringVar(&ro.severity, "severity", "", "only findings at or above this severity (critical, high, medium, low, info)")
 	f.StringVar(&ro.newSince, "new-since", "", "only findings first seen within this long (e.g. 24h) or since this time (RFC 3339)")
 	f.Int64Var(&ro.sweepID, "sweep", 0, "report this sweep's images instead of the latest sweep's")
 	f.StringVar(&ro.run, "run", "", "report this sharded run (default: the latest sweep's run, when it is sharded)")
@@ -64,9 +61,6 @@ func runReportCmd(cmd *cobra.Command, o *scanOptions, ro *reportCmdOptions) erro
 	if err != nil {
 		return usageErr("--repo: %v", err)
 	}
-	if ro.severity != "" && !detect.ValidSeverity(ro.severity) {
-		return usageErr("unknown --severity %q: use critical, high, medium, low or info", ro.severity)
-	}
 	var cutoff time.Time
 	if ro.newSince != "" {
 		if cutoff, err = sweep.ParseSince(ro.newSince, time.Now()); err != nil {
@@ -79,7 +73,7 @@ func runReportCmd(cmd *cobra.Command, o *scanOptions, ro *reportCmdOptions) erro
 		return &exitError{code: exitError2, msg: sanitize.OneLine(err.Error())}
 	}
 	defer st.Close()
-	res, err := sweep.Render(ctx, st, sweep.RenderOptions{Sweep: ro.sweepID, Run: ro.run, Repos: repos, MinSeverity: ro.severity,
+	res, err := sweep.Render(ctx, st, sweep.RenderOptions{Sweep: ro.sweepID, Run: ro.run, Repos: repos, MinSeverity: o.out.severity,
 		NewSince: cutoff, Wait: ro.wait, Scanner: func() (*scan.Scanner, string, error) {
 			p, err := o.pipeline(cmd, nil)
 			if err != nil {

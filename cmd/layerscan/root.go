@@ -59,7 +59,9 @@ environment > file.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
+			if v, _ := cmd.Flags().GetBool("version"); v {
+				return printVersion(cmd, opts)
+			} else if len(args) == 0 {
 				return cmd.Help()
 			}
 			return runScan(cmd, opts, args)
@@ -69,6 +71,7 @@ environment > file.`,
 		return &exitError{code: exitError2, msg: err.Error() + " (see layerscan --help)"}
 	})
 	opts.register(root)
+	root.Flags().Bool("version", false, "print the version, as layerscan version does")
 	root.PersistentFlags().String("config-file", "", "YAML file of flag defaults (default ~/.config/layerscan/config.yaml; LAYERSCAN_CONFIG_FILE)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if err := flagdefaults.Apply(cmd, "LAYERSCAN_"); err != nil {
@@ -107,15 +110,18 @@ func newVersionCmd(opts *scanOptions) *cobra.Command {
 		Short:   "Print layerscan's version, its rule set and the Go version",
 		Example: "  layerscan version",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ruleset := ""
-			if p, err := opts.pipeline(cmd, nil); err == nil {
-				ruleset = p.Ruleset()
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), strings.Join(buildinfo.Lines(toolVersion(), ruleset), "\n"))
-			return nil
-		},
+		RunE:    func(cmd *cobra.Command, _ []string) error { return printVersion(cmd, opts) },
 	}
+}
+
+// printVersion prints buildinfo.Lines: layerscan version and --version.
+func printVersion(cmd *cobra.Command, opts *scanOptions) error {
+	ruleset := ""
+	if p, err := opts.pipeline(cmd, nil); err == nil {
+		ruleset = p.Ruleset()
+	}
+	_, err := fmt.Fprintln(cmd.OutOrStdout(), strings.Join(buildinfo.Lines(toolVersion(), ruleset), "\n"))
+	return err
 }
 
 func newManCmd(root *cobra.Command) *cobra.Command {

@@ -9,7 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/layerscan/layerscan/internal/bytesize"
 	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/fingerprint"
 	"github.com/layerscan/layerscan/pkg/progress"
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/scan"
@@ -27,6 +29,7 @@ type scanOptions struct {
 	exitCode      int
 	maxFileSize   int64
 	decodeDepth   int
+	keyFile       string
 
 	// Flags added by other parts of the CLI, each in its own file.
 	out outputOptions // output.go: formats, progress, gating
@@ -44,8 +47,9 @@ func (o *scanOptions) register(cmd *cobra.Command) {
 	f.BoolVar(&o.insecure, "insecure", false, "allow plain HTTP and self-signed registries")
 	f.IntVarP(&o.jobs, "jobs", "j", runtime.NumCPU(), "layers read at once")
 	f.IntVar(&o.exitCode, "exit-code", exitFindings, "exit status when findings at or above --fail-on are found")
-	f.Int64Var(&o.maxFileSize, "max-file-size", 0, "scan at most this many bytes of each file (0: no limit)")
+	bytesize.Var(f, &o.maxFileSize, "max-file-size", 0, "scan at most this many bytes of each file (0: no limit)")
 	f.IntVar(&o.decodeDepth, "max-decode-depth", 2, "rounds of base64/hex/percent decoding to find encoded secrets (0: none)")
+	f.StringVar(&o.keyFile, "fingerprint-key-file", "", "key file of the fingerprints and secret ids (default: $"+fingerprint.EnvKey+", else ~/.config/layerscan/fingerprint.key, made once)")
 	o.out.register(f)
 	o.det.register(f)
 	o.wlk.register(f)
@@ -99,6 +103,9 @@ func (o *scanOptions) pipeline(cmd *cobra.Command, prog *progress.Bars) (*scan.P
 		Scan:   scan.Options{Jobs: o.jobs, ShowSecrets: o.showSecrets, MaxFileSize: o.maxFileSize},
 		Tool:   report.Tool{Name: "layerscan", Version: toolVersion()},
 	}
+	if cfg.Scan.Key, err = fingerprint.Resolve(o.keyFile, cmd.ErrOrStderr()); err != nil {
+		return nil, usageErr("%v", err)
+	}
 	if err := o.wlk.apply(&cfg.Scan); err != nil {
 		return nil, err
 	}
@@ -119,13 +126,14 @@ func (o *scanOptions) pipeline(cmd *cobra.Command, prog *progress.Bars) (*scan.P
 // finishReport writes rep in every --format and gives the exit status:
 // 3 when it is incomplete, --exit-code when findings reach --fail-on.
 func finishReport(cmd *cobra.Command, o *scanOptions, rep *report.Report) error {
+	rep.KeepAtLeast(o.out.severity)
 	if err := writeReport(cmd.OutOrStdout(), o, rep); err != nil {
 		return usageErr("writing the report: %v", err)
 	}
 	switch {
 	case rep.Incomplete():
 		return &exitError{code: exitIncomplete, msg: "incomplete: some layers or images could not be read (see the report's errors)"}
-	case rep.Failing(o.out.failOn) > 0:
+	case rep.Failing(o.out.failOn) > 0, o.out.verified && rep.TotalsOf(rep.Secrets()).Verified > 0:
 		return &exitError{code: o.exitCode}
 	}
 	return nil

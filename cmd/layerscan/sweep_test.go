@@ -487,8 +487,9 @@ func TestStoreMigrations(t *testing.T) {
 	if v, _ := s2.SchemaVersion(t.Context()); v < 2 {
 		t.Errorf("schema version %d after opening, want the latest", v)
 	}
-	if b, ok, err := s2.Layer(t.Context(), "sha256:aa", "rs"); err != nil || !ok || string(b) != "x" {
-		t.Errorf("layer after the upgrade: %q %v %v", b, ok, err)
+	// Migration 5 drops layer results written with unkeyed fingerprints.
+	if b, ok, err := s2.Layer(t.Context(), "sha256:aa", "rs"); err != nil || ok {
+		t.Errorf("an unkeyed layer result after the upgrade: %q %v %v", b, ok, err)
 	}
 	if _, err := s2.DB().Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 0)`); err != nil {
 		t.Fatal(err)

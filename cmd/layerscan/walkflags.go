@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/layerscan/layerscan/internal/bytesize"
 	"github.com/layerscan/layerscan/internal/flagdefaults"
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/scan"
@@ -35,21 +36,21 @@ func (o *walkOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.binaries, "binaries", string(walk.BinaryStrings),
 		"binary files: strings (printable runs of 8+ bytes, high-confidence rules only), skip (path rules only), full (every rule over the raw bytes)")
 	f.IntVar(&o.archiveDepth, "archive-depth", walk.DefaultArchiveDepth, "how many nested archives deep to scan (zip/jar/war/tar/gz/zst/bz2/xz…; 0: none)")
-	f.Int64Var(&o.archiveEntry, "archive-max-entry-size", walk.DefaultArchiveMaxEntrySize, "largest decompressed archive member scanned, in bytes")
-	f.Int64Var(&o.archiveTotal, "archive-max-total-size", walk.DefaultArchiveMaxTotalSize, "most decompressed bytes read out of one archive, nested ones included")
+	bytesize.Var(f, &o.archiveEntry, "archive-max-entry-size", walk.DefaultArchiveMaxEntrySize, "largest decompressed archive member scanned, in bytes")
+	bytesize.Var(f, &o.archiveTotal, "archive-max-total-size", walk.DefaultArchiveMaxTotalSize, "most decompressed bytes read out of one archive, nested ones included")
 	f.Int64Var(&o.archiveRatio, "archive-max-ratio", walk.DefaultArchiveMaxRatio, "largest decompressed/compressed ratio of an archive member past its first MiB")
 	f.IntVar(&o.archiveEntries, "archive-max-entries", walk.DefaultArchiveMaxEntries, "most members read from one archive")
-	f.Int64Var(&o.archiveMemory, "archive-memory", walk.DefaultArchiveMemory, "bytes of zip archives held in memory at once; larger ones go to an unlinked 0600 temp file")
+	bytesize.Var(f, &o.archiveMemory, "archive-memory", walk.DefaultArchiveMemory, "bytes of zip archives held in memory at once; larger ones go to an unlinked 0600 temp file")
 
 	f.IntVar(&o.maxEntries, "max-entries", walk.DefaultMaxEntries, "most tar entries read from one layer")
-	f.IntVar(&o.limits.MaxPathLen, "max-path-len", walk.DefaultMaxPathLen, "longest entry path kept, in bytes (longer ones are recorded cut, with a warning)")
+	bytesize.Var(f, &o.limits.MaxPathLen, "max-path-len", walk.DefaultMaxPathLen, "longest entry path kept, in bytes (longer ones are recorded cut, with a warning)")
 	f.IntVar(&o.limits.MaxPathDepth, "max-path-depth", walk.DefaultMaxPathDepth, "most directories deep an entry path is kept (deeper ones are recorded cut, with a warning)")
-	f.Int64Var(&o.limits.MaxLayerSize, "max-layer-size", walk.DefaultMaxLayerSize, "most uncompressed bytes read from one layer")
-	f.Int64Var(&o.limits.MaxImageSize, "max-image-size", walk.DefaultMaxImageSize, "most uncompressed bytes read from all the layers of one image")
-	f.Int64Var(&o.limits.MaxPathBytes, "max-path-bytes", walk.DefaultMaxPathBytes, "most bytes of entry paths kept from one layer (a layer of many long names is an error past it)")
-	f.Int64Var(&o.limits.MaxImagePathBytes, "max-image-path-bytes", walk.DefaultMaxImagePathBytes, "most bytes of entry paths kept from all the layers of one image")
+	bytesize.Var(f, &o.limits.MaxLayerSize, "max-layer-size", walk.DefaultMaxLayerSize, "most uncompressed bytes read from one layer")
+	bytesize.Var(f, &o.limits.MaxImageSize, "max-image-size", walk.DefaultMaxImageSize, "most uncompressed bytes read from all the layers of one image")
+	bytesize.Var(f, &o.limits.MaxPathBytes, "max-path-bytes", walk.DefaultMaxPathBytes, "most bytes of entry paths kept from one layer (a layer of many long names is an error past it)")
+	bytesize.Var(f, &o.limits.MaxImagePathBytes, "max-image-path-bytes", walk.DefaultMaxImagePathBytes, "most bytes of entry paths kept from all the layers of one image")
 	f.Int64Var(&o.limits.MaxLayerRatio, "max-layer-ratio", walk.DefaultMaxLayerRatio, "largest uncompressed/stored ratio of a layer (and of the image) past its first 64 MiB: stops decompression bombs")
-	f.Int64Var(&o.maxMetadata, "max-metadata-size", fetch.DefaultMaxMetadataSize, "largest manifest, index or image config read, in bytes")
+	bytesize.Var(f, &o.maxMetadata, "max-metadata-size", fetch.DefaultMaxMetadataSize, "largest manifest, index or image config read, in bytes")
 	f.IntVar(&o.maxLayers, "max-layers", fetch.DefaultMaxLayers, "most layers of one image")
 	f.IntVar(&o.maxHistory, "max-history", fetch.DefaultMaxHistory, "most history entries read from an image config")
 	f.IntVar(&o.maxImageEntries, "max-image-archive-entries", fetch.DefaultMaxArchiveEntries, "most entries of a docker-archive or oci-archive file")

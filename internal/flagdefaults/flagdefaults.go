@@ -63,7 +63,7 @@ func Apply(cmd *cobra.Command, prefix string) error {
 	}
 	var err error
 	fs.VisitAll(func(f *pflag.Flag) {
-		if err != nil || f.Changed || f.Name == "config-file" || f.Name == "help" {
+		if err != nil || f.Changed || f.Name == "config-file" || f.Name == "help" || f.Name == "version" {
 			return
 		}
 		var values []string

@@ -78,12 +78,14 @@ type Issue struct {
 	Level, RuleID, Message string
 }
 
-// RunMultitool runs `Sarif.Multitool validate` on the file and returns
+// RunMultitool runs `Sarif.Multitool validate` on the file with its SARIF
+// rules and its GitHub ones (--rule-kind "Gh;Sarif": what GitHub code
+// scanning requires, e.g. GH2012, a rule's fullDescription), and returns
 // what it reported. Errors in running it fail the test.
 func RunMultitool(t testing.TB, tool, file string) []Issue {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "validation.sarif")
-	cmd := exec.Command(tool, "validate", file, "-o", out)
+	cmd := exec.Command(tool, "validate", file, "--rule-kind", "Gh;Sarif", "-o", out)
 	// .NET needs a writable HOME; no telemetry.
 	cmd.Env = append(os.Environ(), "DOTNET_CLI_TELEMETRY_OPTOUT=1", "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1")
 	stdout, err := cmd.CombinedOutput()

@@ -4,6 +4,14 @@
 // docker-registry package (CNCF distribution 2.8), with images pushed into it
 // by skopeo.
 //
+// For pkg/verify's tests of live credential verification it also starts,
+// each on a temporary directory and a free 127.0.0.1 port and stopped when
+// the test ends: PostgreSQL with password auth (StartPostgresPassword),
+// MariaDB (StartMariaDB), Redis with requirepass and an ACL user
+// (StartRedis), git's smart HTTP protocol under lighttpd with basic auth
+// (StartGitHTTP) and the verdaccio npm registry with a user and its token
+// (StartVerdaccio, from .cache/verdaccio).
+//
 // Missing tools make a test skip, so `go test ./...` works on a bare machine.
 // When the environment variable LAYERSCAN_REQUIRE_TOOLS=1 is set (make test
 // and CI set it) a missing tool is a test failure instead, naming the Debian

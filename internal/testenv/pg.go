@@ -61,6 +61,25 @@ func StartPostgres(t testing.TB) string {
 // the caller stops it with stop.
 func StartPostgresShared(t testing.TB) (dsn string, stop func()) {
 	t.Helper()
+	return startPostgres(t, "")
+}
+
+// StartPostgresPassword is StartPostgres for a server that checks
+// passwords (scram-sha-256 over TCP): the user layerscan has a random
+// password, which the returned URL holds.
+func StartPostgresPassword(t testing.TB) string {
+	t.Helper()
+	dsn, stop := startPostgres(t, randomHex(12))
+	if stop != nil {
+		t.Cleanup(stop)
+	}
+	return dsn
+}
+
+// startPostgres starts the server; with a password, TCP connections must
+// give it (scram-sha-256).
+func startPostgres(t testing.TB, password string) (dsn string, stop func()) {
+	t.Helper()
 	initdb, server := postgresBin("initdb"), postgresBin("postgres")
 	if initdb == "" || server == "" {
 		if os.Getenv(RequireToolsEnv) == "1" {
@@ -110,7 +129,22 @@ func StartPostgresShared(t testing.TB) (dsn string, stop func()) {
 			fail("%s: %v\n%s", cmd, err, out.String())
 		}
 	}
-	run(exec.Command(initdb, "-D", data, "-U", "layerscan", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"))
+	initArgs := []string{"-D", data, "-U", "layerscan", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"}
+	userinfo := "layerscan"
+	if password != "" {
+		pwfile := filepath.Join(dir, "pwfile")
+		if err := os.WriteFile(pwfile, []byte(password+"\n"), 0o600); err != nil {
+			fail("%v", err)
+		}
+		if cred != nil {
+			if err := os.Chown(pwfile, int(cred.Uid), int(cred.Gid)); err != nil {
+				fail("%v", err)
+			}
+		}
+		initArgs = append(initArgs, "--auth-host=scram-sha-256", "--pwfile="+pwfile)
+		userinfo = "layerscan:" + password
+	}
+	run(exec.Command(initdb, initArgs...))
 
 	var cmd *exec.Cmd
 	var port int
@@ -134,7 +168,7 @@ func StartPostgresShared(t testing.TB) (dsn string, stop func()) {
 		lf.Close()
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
-		if waitPostgres(port, done) {
+		if waitPostgres(userinfo, port, done) {
 			stops = append(stops, func() {
 				cmd.Process.Signal(syscall.SIGINT) // fast shutdown
 				select {
@@ -153,7 +187,7 @@ func StartPostgresShared(t testing.TB) (dsn string, stop func()) {
 			fail("postgres did not start within %s:\n%s", postgresStartTimeout, b)
 		}
 	}
-	admin := fmt.Sprintf("postgres://layerscan@127.0.0.1:%d/postgres?sslmode=disable", port)
+	admin := fmt.Sprintf("postgres://%s@127.0.0.1:%d/postgres?sslmode=disable", userinfo, port)
 	db, err := sql.Open("pgx", admin)
 	if err == nil {
 		_, err = db.Exec(`CREATE DATABASE layerscan`)
@@ -162,12 +196,12 @@ func StartPostgresShared(t testing.TB) (dsn string, stop func()) {
 	if err != nil {
 		fail("creating the database: %v", err)
 	}
-	return fmt.Sprintf("postgres://layerscan@127.0.0.1:%d/layerscan?sslmode=disable", port), stop
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/layerscan?sslmode=disable", userinfo, port), stop
 }
 
 // waitPostgres waits until the server accepts a connection, or exited.
-func waitPostgres(port int, exited <-chan struct{}) bool {
-	dsn := fmt.Sprintf("postgres://layerscan@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=2", port)
+func waitPostgres(userinfo string, port int, exited <-chan struct{}) bool {
+	dsn := fmt.Sprintf("postgres://%s@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=2", userinfo, port)
 	deadline := time.Now().Add(postgresStartTimeout)
 	for time.Now().Before(deadline) {
 		select {

@@ -412,3 +412,7 @@ func randomHex(n int) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// RootCAs returns a pool holding only the test CA that signed the
+// registry's certificate.
+func (r *Registry) RootCAs() *x509.CertPool { return r.rootCAs.Clone() }

@@ -12,16 +12,22 @@ const RequireToolsEnv = "LAYERSCAN_REQUIRE_TOOLS"
 
 // debianPackages maps executables to the Debian package that installs them.
 var debianPackages = map[string]string{
-	"docker-registry": "docker-registry",
-	"skopeo":          "skopeo",
-	"buildah":         "buildah",
-	"umoci":           "umoci",
-	"podman":          "podman",
-	"git":             "git",
-	"tar":             "tar",
-	"gzip":            "gzip",
-	"zstd":            "zstd",
-	"rpmbuild":        "rpm",
+	"docker-registry":    "docker-registry",
+	"skopeo":             "skopeo",
+	"buildah":            "buildah",
+	"umoci":              "umoci",
+	"podman":             "podman",
+	"git":                "git",
+	"tar":                "tar",
+	"gzip":               "gzip",
+	"zstd":               "zstd",
+	"rpmbuild":           "rpm",
+	"mariadbd":           "mariadb-server",
+	"mariadb-install-db": "mariadb-server",
+	"redis-server":       "redis-server",
+	"lighttpd":           "lighttpd",
+	"git-http-backend":   "git",
+	"node":               "nodejs",
 }
 
 // debianPackage returns the Debian package that provides the executable name.

@@ -134,24 +134,22 @@ func cloneConfig(c config.Config) config.Config {
 
 // buildDefault is gitleaks' default rules without gitleaks' global
 // allowlist, plus layerscan's rules and layerscan's default allowlist.
-func buildDefault() (config.Config, map[string]string, map[string]bool, error) {
+func buildDefault() (config.Config, map[string]bool, error) {
 	configMu.Lock()
 	base, err := gitleaksDefault()
 	configMu.Unlock()
 	if err != nil {
-		return config.Config{}, nil, nil, fmt.Errorf("loading gitleaks default rules: %w", err)
+		return config.Config{}, nil, fmt.Errorf("loading gitleaks default rules: %w", err)
 	}
 	cfg := cloneConfig(base)
 	cfg.Allowlists = nil // replaced by allowlist.toml
-	sev := map[string]string{}
 	yields := map[string]bool{}
 	for _, d := range customRules() {
 		id := d.rule.RuleID
-		sev[id] = d.severity
 		yields[id] = d.yields
 		if d.rule.Regex == nil && d.rule.Path == nil {
 			if _, ok := cfg.Rules[id]; !ok {
-				return config.Config{}, nil, nil, fmt.Errorf("rule %s: not a gitleaks rule and no pattern", id)
+				return config.Config{}, nil, fmt.Errorf("rule %s: not a gitleaks rule and no pattern", id)
 			}
 			continue
 		}
@@ -165,13 +163,13 @@ func buildDefault() (config.Config, map[string]string, map[string]bool, error) {
 	}
 	als, err := parseDefaultAllowlist()
 	if err != nil {
-		return config.Config{}, nil, nil, err
+		return config.Config{}, nil, err
 	}
 	if err := attachAllowlists(&cfg, als); err != nil {
-		return config.Config{}, nil, nil, fmt.Errorf("default allowlist: %w", err)
+		return config.Config{}, nil, fmt.Errorf("default allowlist: %w", err)
 	}
 	sort.Strings(cfg.OrderedRules)
-	return cfg, sev, yields, nil
+	return cfg, yields, nil
 }
 
 func attachAllowlists(cfg *config.Config, als []targeted) error {

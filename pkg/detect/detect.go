@@ -33,7 +33,14 @@ type Hit struct {
 	Encoding string
 	// Note adds what the rule knows about the match.
 	Note string
+	// Context is the line the secret is on (at most MaxContext bytes),
+	// plaintext like Secret: live verification reads where a credential
+	// belongs from it (a URL's host, a login command's registry).
+	Context string
 }
+
+// MaxContext bounds Hit.Context.
+const MaxContext = 2048
 
 // Options configure New.
 type Options struct {
@@ -71,7 +78,6 @@ type Detector struct {
 	ruleset string
 	// pathOnly are the rules that match paths only (no regex).
 	pathOnly map[string]bool
-	severity map[string]string
 	yields   map[string]bool
 	// noPrecise: Options.NoPrecise.
 	noPrecise bool
@@ -100,7 +106,7 @@ func New(opts Options) (*Detector, error) {
 	if !opts.KeepGitleaksLog {
 		quiet()
 	}
-	cfg, sev, yields, err := buildDefault()
+	cfg, yields, err := buildDefault()
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +124,7 @@ func New(opts Options) (*Detector, error) {
 	gl := gldetect.NewDetector(cfg)
 	gl.MaxDecodeDepth = opts.MaxDecodeDepth
 	gl.Redact = 0
-	d := &Detector{gl: gl, pathOnly: map[string]bool{}, severity: sev, yields: yields, noPrecise: opts.NoPrecise}
+	d := &Detector{gl: gl, pathOnly: map[string]bool{}, yields: yields, noPrecise: opts.NoPrecise}
 	for id, r := range cfg.Rules {
 		if r.Regex == nil && r.Path != nil {
 			d.pathOnly[id] = true
@@ -232,6 +238,7 @@ func (d *Detector) convert(in []report.Finding, path, data string, pathRules boo
 			Entropy:  f.Entropy,
 			Severity: d.severityOf(f.RuleID, tags),
 			Encoding: encodingOf(tags),
+			Context:  strings.Clone(f.Line[:min(len(f.Line), MaxContext)]),
 		}
 		if KnownExample(nf.Secret) || !d.noPrecise && precise(nf.RuleID, path, f.Line, nf.Secret) != "" {
 			continue
@@ -251,15 +258,6 @@ func (d *Detector) convert(in []report.Finding, path, data string, pathRules boo
 		return out[i].RuleID < out[j].RuleID
 	})
 	return out
-}
-
-// Fingerprint identifies a finding without revealing its secret: a hash of
-// the rule, the path and the secret. It stays the same when the image is
-// rebuilt with the same file, so it can be used to suppress a finding.
-func Fingerprint(rule, path, secret string) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "layerscan/v1\x00%s\x00%s\x00%s", rule, path, secret)
-	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
 // Redact shows at most the first four characters of a secret (fewer for

@@ -100,16 +100,3 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
-
-func TestFingerprintStableAndSecretFree(t *testing.T) {
-	a := Fingerprint("github-pat", "/app/.env", githubPAT)
-	if a != Fingerprint("github-pat", "/app/.env", githubPAT) {
-		t.Error("fingerprint not stable")
-	}
-	if a == Fingerprint("github-pat", "/app/other", githubPAT) {
-		t.Error("fingerprint ignores the path")
-	}
-	if strings.Contains(a, githubPAT[4:12]) {
-		t.Error("fingerprint leaks the secret")
-	}
-}

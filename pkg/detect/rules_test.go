@@ -3,6 +3,7 @@ package detect
 import (
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -300,5 +301,24 @@ func TestRefineDropsNoise(t *testing.T) {
 		if f.RuleID == "private-key" {
 			t.Errorf("PEM markers without a key body reported: %+v", f.Note)
 		}
+	}
+}
+
+func TestRuleOriginAndDefaultSeverity(t *testing.T) {
+	for id, want := range map[string][2]string{
+		"private-key":               {OriginLayerscan, "high"},
+		"pkcs12-file":               {OriginLayerscan, "medium"},
+		"shell-history":             {OriginLayerscan, "low"},
+		"generic-secret-assignment": {OriginLayerscan, "medium"},
+		"github-pat":                {OriginGitleaks, "high"},
+		"generic-api-key":           {OriginGitleaks, "medium"},
+		"acme-internal-token":       {OriginConfig, "high"},
+	} {
+		if o, s := RuleOrigin(id), DefaultSeverity(id); o != want[0] || s != want[1] {
+			t.Errorf("%s: origin %s, severity %s; want %v", id, o, s, want)
+		}
+	}
+	if ids := LayerscanRules(); len(ids) != len(customRules()) || !sort.StringsAreSorted(ids) {
+		t.Errorf("LayerscanRules: %v", ids)
 	}
 }

@@ -55,6 +55,16 @@ type Listing struct {
 	Warnings []string
 }
 
+// Incomplete tells whether a layer could not be read to its end.
+func (l *Listing) Incomplete() bool {
+	for _, li := range l.Layers {
+		if li.Err != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // List reads every layer once, headers only (no content goes to a
 // detector), and gives each entry its fate from history.NewLifecycle. A
 // layer that cannot be read is reported in its Layer.Err; the returned

@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 // Kind names the kind of place an image was read from.
@@ -320,7 +322,7 @@ func splitRefSuffix(target string) (string, string) {
 // Describe says in one line why ref could not be opened, for people: the
 // kind of failure (a sentinel error of this package) and what to do.
 func Describe(ref string, err error) string {
-	msg := strings.Join(strings.Fields(err.Error()), " ")
+	msg := sanitize.OneLine(err.Error())
 	switch {
 	case errors.Is(err, ErrBadReference):
 		return fmt.Sprintf("%q is not a valid image reference or an existing path: %s", ref, msg)

@@ -36,6 +36,17 @@ type LayerInfo struct {
 // MissingInstruction stands for a layer without a history entry.
 const MissingInstruction = "(no history entry)"
 
+// Instructions are the instructions that made each of nLayers layers
+// (MissingInstruction where no history entry made it), as Map pairs them.
+func Instructions(cfg *v1.ConfigFile, nLayers int) []string {
+	_, infos, _ := Map(cfg, nLayers)
+	out := make([]string, len(infos))
+	for i, in := range infos {
+		out[i] = in.Instruction
+	}
+	return out
+}
+
 // Map pairs history entries with layers. Entries marked empty_layer made
 // no layer; the n-th other entry made the n-th layer. Warnings say when the
 // history and the layers do not agree.

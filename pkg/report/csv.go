@@ -16,9 +16,12 @@ var CSVHeader = []string{
 	"layer", "layer_digest", "instruction", "status", "removed_by_layer", "removed_by_instruction",
 	"cause", "remediation", "encoding", "note", "secret", "fingerprint", "evidence",
 	"origin", "origin_manager", "origin_package", "origin_version", "origin_verified_by", "origin_modified", "vendor",
+	"secret_id", "secret_kind", "verification",
 }
 
-// WriteCSV writes one row per finding (RFC 4180, header first). A cell
+// WriteCSV writes one row per finding (RFC 4180, header first); the last
+// columns name the finding's secret (its id and kind, as the secrets view
+// groups them) and its verification verdict. A cell
 // that a spreadsheet would take for a formula (starting with = + - @, tab
 // or carriage return) is prefixed with a single quote.
 func WriteCSV(w io.Writer, r *Report) error {
@@ -26,6 +29,10 @@ func WriteCSV(w io.Writer, r *Report) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
+	}
+	secrets := map[string]Secret{}
+	for _, s := range r.Secrets() {
+		secrets[s.ID] = s
 	}
 	for _, im := range r.Images {
 		for _, f := range im.Findings {
@@ -47,6 +54,12 @@ func WriteCSV(w io.Writer, r *Report) error {
 				o = *f.Origin
 			}
 			row = append(row, o.Type, o.Manager, o.Name, o.Version, o.VerifiedBy, fmt.Sprint(o.Modified), fmt.Sprint(f.Vendor))
+			s := secrets[secretKey(f)]
+			verdict := ""
+			if s.Verification != nil {
+				verdict = s.Verification.Status
+			}
+			row = append(row, f.SecretID, s.Kind, verdict)
 			for i, c := range row {
 				row[i] = csvSafe(c)
 			}

@@ -28,8 +28,8 @@ func ExampleWrite_sarif() {
 		Version string `json:"version"`
 		Runs    []struct {
 			Results []struct {
-				RuleID  string `json:"ruleId"`
-				Level   string `json:"level"`
+				RuleID  string                `json:"ruleId"`
+				Level   string                `json:"level"`
 				Message struct{ Text string } `json:"message"`
 			} `json:"results"`
 		} `json:"runs"`

@@ -23,10 +23,13 @@ var htmlAssets embed.FS
 
 var (
 	htmlPage = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-		"short":  ShortDigest,
-		"bytes":  HumanBytes,
-		"cut":    func(n int, s string) string { return cut(s, n) },
-		"plural": plural,
+		"short":   ShortDigest,
+		"bytes":   HumanBytes,
+		"cut":     func(n int, s string) string { return cut(s, n) },
+		"plural":  plural,
+		"join":    strings.Join,
+		"shortid": ShortID,
+		"place":   func(o Occurrence) string { return place(o, true) },
 	}).ParseFS(htmlAssets, "html/report.html.tmpl"))
 	htmlCSS = mustAsset("html/report.css")
 	htmlJS  = mustAsset("html/report.js")
@@ -69,7 +72,16 @@ type htmlView struct {
 	Repos    []string
 	AnyNew   bool
 	Open     bool // open every image section at once (few images)
+	// Secrets is the secrets view (each lists at most HTMLPlaces places);
+	// SecretTotals its counts.
+	Secrets      []Secret
+	SecretTotals Totals
+	Verify       bool
 }
+
+// HTMLPlaces is how many places the page lists under one secret (the
+// embedded JSON has them all).
+const HTMLPlaces = 50
 
 type htmlImage struct {
 	N        int
@@ -198,6 +210,13 @@ func htmlViewOf(r *Report) (*htmlView, error) {
 		return nil, err
 	}
 	v.Data = data
+	v.Secrets = r.Secrets()
+	v.SecretTotals, v.Verify = r.TotalsOf(v.Secrets), r.Verifying()
+	for i := range v.Secrets {
+		if s := &v.Secrets[i]; len(s.Occurrences) > HTMLPlaces {
+			s.Occurrences = s.Occurrences[:HTMLPlaces]
+		}
+	}
 
 	registry := commonRegistry(images)
 	repoOf := make([]string, len(images))

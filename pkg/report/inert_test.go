@@ -45,6 +45,7 @@ func TestEveryWriterIsInert(t *testing.T) {
 		"template": func(b *bytes.Buffer, r *Report) error { return WriteTemplate(b, r, tmpl) },
 		"json":     func(b *bytes.Buffer, r *Report) error { return WriteJSON(b, r) },
 		"sarif":    func(b *bytes.Buffer, r *Report) error { return WriteSARIF(b, r) },
+		"gitlab":   func(b *bytes.Buffer, r *Report) error { return WriteGitLab(b, r) },
 	} {
 		r := evilReport()
 		var b bytes.Buffer

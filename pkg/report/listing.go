@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/layerscan/layerscan/pkg/evidence"
@@ -58,7 +57,7 @@ func WriteListing(out io.Writer, list *evidence.Listing, o ListingOptions) error
 		}
 		ew.printf("Layer %d  %s  %s\n", i, ShortDigest(li.Digest.String()), show(instr))
 		if li.Err != nil {
-			ew.printf("  ! could not be read to its end: %s\n", show(strings.Join(strings.Fields(li.Err.Error()), " ")))
+			ew.printf("  ! could not be read to its end: %s\n", show(sanitize.OneLine(li.Err.Error())))
 		}
 		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 		for _, e := range byLayer[i] {

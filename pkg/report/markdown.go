@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 // WriteMarkdown writes the report as GitHub-flavoured Markdown, for
@@ -13,6 +15,27 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	r = Sanitized(r)
 	ew := &errWriter{w: w}
 	ew.printf("# layerscan report\n")
+	if secrets := r.Secrets(); len(secrets) > 0 {
+		tot := r.TotalsOf(secrets)
+		ew.printf("\n**%d secret%s to rotate** (%d still present), in %d finding%s:\n\n", tot.Secrets, plural(tot.Secrets), tot.Present, tot.Findings, plural(tot.Findings))
+		ew.printf("| Severity | Kind | Secret | Status | Places | Verified | Fix |\n|---|---|---|---|---|---|---|\n")
+		for _, s := range secrets {
+			places := make([]string, 0, maxTablePlaces)
+			for i, o := range s.Occurrences {
+				if i == maxTablePlaces {
+					places = append(places, fmt.Sprintf("… and %d more", len(s.Occurrences)-i))
+					break
+				}
+				places = append(places, "`"+mdCode(place(o, len(r.Images) > 1))+"` ("+mdText(o.Status)+")")
+			}
+			verified := ""
+			if v := s.Verification; v != nil {
+				verified = mdText(strings.TrimSpace(v.Status + " " + v.Identity))
+			}
+			ew.printf("| %s | `%s` | `%s #%s` | %s | %s | %s | %s |\n", mdText(s.Severity), mdCode(strings.Join(s.Rules, ", ")),
+				mdCode(s.Secret), mdCode(ShortID(s.ID)), mdText(s.Status), strings.Join(places, "<br>"), verified, mdText(s.Remediation))
+		}
+	}
 	for _, im := range r.Images {
 		ew.printf("\n## `%s`\n\n", mdCode(im.Ref))
 		if im.Digest != "" || im.Platform != "" {
@@ -36,7 +59,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 					sev += " (vendor)"
 				}
 				ew.printf("| %s | `%s` | %s | %s | %s | %s | %s | `%s` |\n",
-					mdText(sev), mdCode(f.Rule), layer, where, mdText(status(f)), mdText(f.Cause), mdText(OriginText(f.Origin)), mdCode(f.Secret))
+					mdText(sev), mdCode(f.Rule), layer, where, mdText(status(f)), mdText(f.Cause), mdText(OriginText(f.Origin)), mdCode(SecretLabel(f)))
 			}
 			var extra []string
 			seen := map[string]bool{}
@@ -81,13 +104,13 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 // mdText escapes text for a Markdown table cell.
 func mdText(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = sanitize.OneLine(s)
 	r := strings.NewReplacer(`\`, `\\`, "|", `\|`, "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`)
 	return r.Replace(s)
 }
 
 // mdCode makes s safe inside a `code span` in a table cell.
 func mdCode(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = sanitize.OneLine(s)
 	return strings.NewReplacer("`", "'", "|", `\|`).Replace(s)
 }

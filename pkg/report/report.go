@@ -23,6 +23,9 @@ type Report struct {
 	Schema string   `json:"schema"`
 	Tool   Tool     `json:"tool"`
 	Images []*Image `json:"images"`
+	// Verdicts are the verification verdicts by secret id (--verify);
+	// the JSON report carries them in its secrets.
+	Verdicts map[string]Verdict `json:"-"`
 }
 
 // New is the report of images made by tool: the one place a report's
@@ -63,6 +66,9 @@ type Image struct {
 	// Vendor lists, per package, the findings in vendor content that are
 	// not in Findings (--vendor hide, the default).
 	Vendor []VendorPackage `json:"vendor,omitempty"`
+	// Verdicts are the --verify verdicts of the image's secrets, by secret
+	// id; the JSON report carries them in its secrets view.
+	Verdicts map[string]Verdict `json:"-"`
 }
 
 // BaseImage names the base image an image was built FROM and how many of
@@ -134,6 +140,9 @@ type Finding struct {
 	// Secret is redacted ("ghp_****") unless --show-secrets.
 	Secret      string `json:"secret"`
 	Fingerprint string `json:"fingerprint"`
+	// SecretID names the secret's value (keyed): the findings of one
+	// secret, wherever it was found, share it (Report.Secrets).
+	SecretID string `json:"secret_id,omitempty"`
 	// ArchivePath is the chain of members inside nested archives, when the
 	// secret is in a file inside an archive at Path ("BOOT-INF/…").
 	ArchivePath []string `json:"archive_path,omitempty"`
@@ -278,7 +287,7 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // Formats are the names Write takes, "table" first (the default).
-var Formats = []string{"table", "json", "sarif", "csv", "markdown", "template", "html"}
+var Formats = []string{"table", "json", "sarif", "gitlab", "csv", "markdown", "template", "html"}
 
 // WriteOptions are what some formats need besides the report.
 type WriteOptions struct {
@@ -297,6 +306,8 @@ func Write(w io.Writer, format string, r *Report, o WriteOptions) error {
 		err = WriteJSON(bw, r)
 	case "sarif":
 		err = WriteSARIF(bw, r)
+	case "gitlab":
+		err = WriteGitLab(bw, r)
 	case "csv":
 		err = WriteCSV(bw, r)
 	case "markdown":

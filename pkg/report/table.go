@@ -6,10 +6,12 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/mattn/go-runewidth"
 
 	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/provenance"
+	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
 // TableOptions say how the table is drawn.
@@ -35,6 +37,7 @@ func WriteTableOptions(w io.Writer, r *Report, opts TableOptions) error {
 	r = Sanitized(r)
 	ew := &errWriter{w: w}
 	t := &tableWriter{ew: ew, opts: opts}
+	t.secrets(r)
 	for i, im := range r.Images {
 		if i > 0 {
 			ew.printf("\n")
@@ -80,15 +83,15 @@ func severityColor(s string) string {
 	return ansiDim
 }
 
-// fit cuts s to the terminal width minus used columns (never below min).
+// fit cuts s to the terminal width minus used cells (never below min).
 func (t *tableWriter) fit(s string, used, min, noTerm int) string {
 	if t.opts.Width <= 0 {
 		if noTerm > 0 {
-			return cut(s, noTerm)
+			return cutCells(s, noTerm)
 		}
-		return cut(s, utf8.RuneCountInString(s)+1)
+		return sanitize.OneLine(s)
 	}
-	return cut(s, max(t.opts.Width-used, min))
+	return cutCells(s, max(t.opts.Width-used, min))
 }
 
 func (t *tableWriter) image(im *Image) {
@@ -152,13 +155,21 @@ const (
 
 var colNames = [nCols]string{"SEVERITY", "RULE", "WHERE", "LINE", "STATUS", "CAUSE", "ORIGIN", "SECRET"}
 
-// colMin is how narrow a column may be cut on a narrow terminal (0: never cut).
-var colMin = [nCols]int{0, 0, 14, 0, 12, 8, 10, 0}
+// colMin is how narrow a column may be cut on a narrow terminal, in
+// cells (0: never cut). STATUS is never cut below its "deleted by layer
+// N" part (statusHead); CAUSE, a keyword, is not cut but left out when
+// the row does not fit (every other format has it).
+var colMin = [nCols]int{0, 0, 14, 0, 12, 0, 10, 0}
+
+// cells measures and cuts text in terminal cells (East Asian wide
+// characters take two), the same whatever the locale.
+var cells = &runewidth.Condition{StrictEmojiNeutral: true}
 
 func (t *tableWriter) findings(fs []Finding) {
 	rows := make([][nCols]string, 0, len(fs)+1)
 	rows = append(rows, colNames)
 	hasCause, hasOrigin := false, false
+	mins := colMin
 	for _, f := range fs {
 		if f.Cause != "" {
 			hasCause = true
@@ -170,20 +181,33 @@ func (t *tableWriter) findings(fs []Finding) {
 		if f.Vendor {
 			sev += " (vendor)"
 		}
-		rows = append(rows, [nCols]string{
-			sev, f.Rule, Location(f), fmt.Sprint(f.Line), status(f), f.Cause, OriginText(f.Origin), f.Secret,
-		})
+		row := [nCols]string{sev, f.Rule, Location(f), fmt.Sprint(f.Line), status(f), f.Cause, OriginText(f.Origin), SecretLabel(f)}
+		for c := range row {
+			row[c] = sanitize.OneLine(row[c])
+		}
+		rows = append(rows, row)
+		mins[colStatus] = max(mins[colStatus], cells.StringWidth(statusHead(f)))
 	}
 	show := [nCols]bool{true, true, true, true, true, hasCause, hasOrigin, true}
 	var width [nCols]int
 	for _, r := range rows {
 		for c := range nCols {
-			r[c] = strings.Join(strings.Fields(r[c]), " ")
-			width[c] = max(width[c], utf8.RuneCountInString(r[c]))
+			width[c] = max(width[c], cells.StringWidth(r[c]))
 		}
 	}
+	// The secret's short id goes first when the row is too wide: the
+	// secrets view above names every secret by it.
+	if t.opts.Width > 0 && nCols*2+width[colSeverity]+width[colRule]+colMin[colWhere]+width[colLine]+mins[colStatus]+width[colSecret] > t.opts.Width {
+		width[colSecret] = 0
+		for i := range rows {
+			if i > 0 {
+				rows[i][colSecret] = sanitize.OneLine(fs[i-1].Secret)
+			}
+			width[colSecret] = max(width[colSecret], cells.StringWidth(rows[i][colSecret]))
+		}
+	}
+	natural := width
 	if t.opts.Width > 0 {
-		natural := width
 		total := func() int {
 			n := 0
 			for c := range nCols {
@@ -193,26 +217,41 @@ func (t *tableWriter) findings(fs []Finding) {
 			}
 			return n
 		}
-		// Shrink the long free-text columns one rune at a time, the one
-		// with the most room above its minimum first; if the row cannot
-		// fit, drop the cause (every other format has it) and retry.
+		// Shrink the long free-text columns one cell at a time, the one
+		// with the most room above its minimum first. Before a path is cut
+		// below whereKeep cells, or when the row cannot fit, drop the
+		// cause (every other format has it, and the fix lines say it);
+		// then let WHERE and ORIGIN go narrower.
+	shrink:
 		for total() > t.opts.Width {
-			best := -1
-			for _, c := range []int{colWhere, colStatus, colCause, colOrigin} {
-				if show[c] && width[c] > colMin[c] && (best < 0 || width[c]-colMin[c] > width[best]-colMin[best]) {
-					best = c
+			// STATUS gives up its instruction three times as fast as
+			// WHERE its path: the path is what tells findings apart.
+			best, room := -1, 0
+			for _, c := range []int{colWhere, colStatus, colOrigin} {
+				r := (width[c] - mins[c]) * map[bool]int{true: 3, false: 1}[c == colStatus]
+				if show[c] && width[c] > mins[c] && r > room {
+					best, room = c, r
 				}
 			}
-			if best >= 0 {
+			switch {
+			case show[colCause] && (best < 0 || best == colWhere && width[colWhere] <= min(natural[colWhere], whereKeep)):
+				show[colCause] = false
+				width = natural
+			case best >= 0:
 				width[best]--
-				continue
+			case mins[colWhere] > 8:
+				mins[colWhere], mins[colOrigin] = 8, 6
+			default:
+				break shrink
 			}
-			if !show[colCause] {
-				break
-			}
-			show[colCause] = false
-			width = natural
 		}
+	}
+	// A STATUS too narrow to show any of the removing instruction needs no
+	// more than its "deleted by layer N": the rest goes to WHERE.
+	if t.opts.Width > 0 && width[colStatus] < mins[colStatus]+statusRoom && width[colStatus] > mins[colStatus] {
+		spare := width[colStatus] - mins[colStatus]
+		width[colStatus] = mins[colStatus]
+		width[colWhere] = min(width[colWhere]+spare, natural[colWhere])
 	}
 	for i, r := range rows {
 		var b strings.Builder
@@ -222,11 +261,15 @@ func (t *tableWriter) findings(fs []Finding) {
 			if !show[c] {
 				continue
 			}
-			cell := cut(r[c], width[c])
-			if c == colWhere {
-				cell = cutMiddle(r[c], width[c])
+			cell := cutCells(r[c], width[c])
+			switch {
+			case i == 0:
+			case c == colWhere:
+				cell = cutWhere(fs[i-1], width[c])
+			case c == colStatus:
+				cell = cutStatus(fs[i-1], width[c])
 			}
-			pad := width[c] - utf8.RuneCountInString(cell)
+			pad := width[c] - cells.StringWidth(cell)
 			switch {
 			case i == 0:
 				cell = t.paint(ansiBold, cell)
@@ -344,8 +387,8 @@ func summary(im *Image) string {
 		vendor = fmt.Sprintf(", and %d in vendor files of %d package%s (not shown)", n, len(im.Vendor), plural(len(im.Vendor)))
 	}
 	st := im.Stats
-	return fmt.Sprintf("%d finding%s%s%s in %d layers, %d files, %s scanned in %s",
-		len(im.Findings), plural(len(im.Findings)), detail, vendor, st.LayersScanned, st.FilesScanned,
+	return fmt.Sprintf("%d finding%s%s%s in %d layer%s, %d file%s, %s scanned in %s",
+		len(im.Findings), plural(len(im.Findings)), detail, vendor, st.LayersScanned, plural(st.LayersScanned), st.FilesScanned, plural(st.FilesScanned),
 		HumanBytes(st.Bytes), (time.Duration(st.DurationMS) * time.Millisecond).String())
 }
 
@@ -417,7 +460,7 @@ func ShortDigest(d string) string {
 
 // cut shortens s to at most n runes, marking the cut with "…".
 func cut(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = sanitize.OneLine(s)
 	r := []rune(s)
 	if len(r) <= n {
 		return s
@@ -428,16 +471,85 @@ func cut(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// cutMiddle shortens s to at most n runes by dropping its middle, so that
-// both the top of a path and its file name stay.
-func cutMiddle(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n || n < 8 {
-		return cut(s, n)
+// cutCells shortens s to at most n terminal cells, marking the cut with
+// "…".
+func cutCells(s string, n int) string {
+	if n < 1 {
+		return ""
 	}
-	head := (n - 1) / 3
-	tail := n - 1 - head
-	return string(r[:head]) + "…" + string(r[len(r)-tail:])
+	return cells.Truncate(sanitize.OneLine(s), n, "…")
+}
+
+// cutLeft shortens a path to at most n cells by dropping its start, at a
+// "/" or "!" (archive member) when one is in reach, so that what tells
+// paths apart stays: …/node_modules/x/config.js rather than /app/…/config.js.
+func cutLeft(p string, n int) string {
+	p = sanitize.OneLine(p)
+	if cells.StringWidth(p) <= n {
+		return p
+	}
+	if n < 2 {
+		return cutCells(p, n)
+	}
+	tail := strings.TrimPrefix(cells.TruncatePrefix(p, n, "…"), "…")
+	// Start at a component when that drops only a few cells: a cut
+	// name that still tells two paths apart is worth more.
+	if i := strings.IndexAny(tail, "/!"); i > 0 && i < len(tail)-1 && cells.StringWidth(tail[:i]) <= max(3, n/4) {
+		tail = tail[i:]
+	}
+	return "…" + tail
+}
+
+// cutWhere fits a finding's WHERE to n cells: a path loses its start (and
+// a hardlink's target first), a config field or history entry its end.
+func cutWhere(f Finding, n int) string {
+	where := sanitize.OneLine(Location(f))
+	if cells.StringWidth(where) <= n || f.Source == "config" || f.Source == "history" {
+		return cutCells(where, n)
+	}
+	p := f.Path
+	for _, m := range f.ArchivePath {
+		p += "!" + m
+	}
+	if f.HardlinkTo != "" {
+		if short := sanitize.OneLine(p) + " (hardlink)"; cells.StringWidth(short) <= n {
+			return short
+		}
+	}
+	return cutLeft(p, n)
+}
+
+// whereKeep is how many cells of a path the table keeps before it drops
+// the CAUSE column to make room.
+const whereKeep = 40
+
+// statusRoom is how many cells past "deleted by layer N" STATUS needs to
+// show some of the removing instruction: " (", 8 cells of it, "…)".
+const statusRoom = 12
+
+// statusHead is the part of a finding's STATUS the table never cuts:
+// "present", or "deleted by layer N".
+func statusHead(f Finding) string {
+	if f.RemovedBy == nil {
+		return f.Status
+	}
+	return fmt.Sprintf("%s by layer %d", f.Status, f.RemovedBy.Index)
+}
+
+// cutStatus fits a finding's STATUS to n cells by cutting the removing
+// layer's instruction, keeping "deleted by layer N".
+func cutStatus(f Finding, n int) string {
+	full := sanitize.OneLine(status(f))
+	head := statusHead(f)
+	switch hw := cells.StringWidth(head); {
+	case cells.StringWidth(full) <= n:
+		return full
+	case f.RemovedBy != nil && n >= hw+statusRoom:
+		return head + " (" + cutCells(strings.TrimSuffix(strings.TrimPrefix(full, head+" ("), ")"), n-hw-3) + ")"
+	case hw <= n:
+		return head
+	}
+	return cutCells(full, n)
 }
 
 // HumanBytes writes a byte count for people, in powers of 1000 (kB, MB).

@@ -3,7 +3,6 @@ package scan
 import (
 	"strings"
 
-	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/history"
 	"github.com/layerscan/layerscan/pkg/report"
@@ -58,7 +57,7 @@ func (s *Scanner) Causes(img *fetch.Image, im *report.Image, base *history.Base)
 func (s *Scanner) inBuildArgs(args []history.Arg, f *report.Finding) bool {
 	for _, a := range args {
 		for _, g := range s.det.Scan("", []byte(a.Name+"="+a.Value), 1) {
-			if g.RuleID == f.Rule && detect.Fingerprint(g.RuleID, "history", g.Secret) == f.Fingerprint {
+			if g.RuleID == f.Rule && s.opts.Key.Finding(g.RuleID, "history", g.Secret) == f.Fingerprint {
 				return true
 			}
 		}

@@ -37,7 +37,7 @@ func (s *Scanner) StoreConfig(img *fetch.Image) (*StoredConfig, error) {
 	for i := range layers {
 		layers[i].Index = i
 	}
-	fs, secrets := plain.metadataFindings(img, steps, layers)
+	fs, secrets := plain.metadataFindings(img, steps, layers, nil)
 	// Causes read the build arguments, which the stored config no longer
 	// holds in the clear: decide them now.
 	tmp := &report.Image{Findings: fs}

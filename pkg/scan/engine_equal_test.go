@@ -56,7 +56,7 @@ func TestEngineEqualOnImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := scan.Options{Binaries: walk.BinaryStrings} // ArchiveDepth 0: walk.DefaultArchiveDepth
+	opts := scan.Options{Binaries: walk.BinaryStrings, Key: testKey} // ArchiveDepth 0: walk.DefaultArchiveDepth
 	eng := engines{
 		fast: scan.New(fastDet, opts), plain: scan.New(plainDet, opts),
 		fastDet: fastDet, plainDet: plainDet,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/detect"
+	"github.com/layerscan/layerscan/pkg/fingerprint"
 	"github.com/layerscan/layerscan/pkg/history"
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/scan"
@@ -202,8 +203,11 @@ func checkReport(t *testing.T, ref string, f testimage.Fixture, rep *report.Imag
 		if fd.Secret != detect.Redact(secret) {
 			t.Errorf("%s: %s: secret shown as %q, want %q", ref, fd.Path, fd.Secret, detect.Redact(secret))
 		}
-		if fd.Fingerprint != detect.Fingerprint(fd.Rule, fd.Path, secret) {
-			t.Errorf("%s: %s: fingerprint %q", ref, fd.Path, fd.Fingerprint)
+		if fd.Fingerprint != testKey.Finding(fd.Rule, fd.Path, secret) || fd.SecretID != testKey.Secret(secret) {
+			t.Errorf("%s: %s: fingerprint %q, secret id %q", ref, fd.Path, fd.Fingerprint, fd.SecretID)
+		}
+		if fd.Fingerprint == fingerprint.Legacy(fd.Rule, fd.Path, secret) {
+			t.Errorf("%s: %s: the fingerprint is the unkeyed hash", ref, fd.Path)
 		}
 	}
 }

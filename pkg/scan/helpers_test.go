@@ -18,6 +18,7 @@ import (
 	"github.com/layerscan/layerscan/internal/testenv"
 	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/fingerprint"
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/scan"
 )
@@ -39,7 +40,13 @@ func detector(t testing.TB) *detect.Detector {
 	return det
 }
 
+// testKey keys the fingerprints of the scanners tests make.
+var testKey, _ = fingerprint.ParseKey("layerscan pkg/scan test key")
+
 func newScanner(t testing.TB, opts scan.Options) *scan.Scanner {
+	if opts.Key == nil {
+		opts.Key = testKey
+	}
 	return scan.New(detector(t), opts)
 }
 

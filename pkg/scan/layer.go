@@ -11,7 +11,9 @@ import (
 
 	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/fingerprint"
 	"github.com/layerscan/layerscan/pkg/provenance"
+	"github.com/layerscan/layerscan/pkg/verify"
 	"github.com/layerscan/layerscan/pkg/walk"
 )
 
@@ -49,6 +51,10 @@ type LayerResult struct {
 	// Digests are the digests of the files with findings, by entry index,
 	// where they were computed (see walk.Digests).
 	Digests map[int]walk.Digests `json:"digests,omitempty"`
+
+	// credentials are those of the layer's credential files, plaintext;
+	// memory only (--verify).
+	credentials []verify.Credential
 }
 
 // LayerHit is a detector finding in one entry of a layer, before it is
@@ -65,43 +71,60 @@ type LayerHit struct {
 	Encoding    string   `json:"encoding,omitempty"`
 	Note        string   `json:"note,omitempty"`
 	Line        int      `json:"line,omitempty"`
-	// Redacted is the secret as reports show it; Fingerprint is
-	// detect.Fingerprint of the rule, the member path and the secret.
+	// Redacted is the secret as reports show it; Fingerprint is the keyed
+	// fingerprint of the rule, the member path and the secret
+	// (fingerprint.Key.Finding), SecretID the keyed id of the secret's
+	// value (fingerprint.Key.Secret).
 	Redacted    string `json:"redacted"`
 	Fingerprint string `json:"fingerprint"`
+	SecretID    string `json:"secret_id,omitempty"`
 	// LinkFingerprints are the fingerprints the secret has under the paths
 	// of the layer's hardlinks (path → fingerprint), so that a cached result
 	// can name a finding reached through a hardlink without the plaintext.
 	LinkFingerprints map[string]string `json:"links,omitempty"`
 
-	secret string // plaintext; memory only
+	secret  string // plaintext; memory only
+	context string // the secret's line, plaintext; memory only (--verify)
 }
 
 // fingerprintAt is the finding's fingerprint when reached at path.
-func (r *LayerHit) fingerprintAt(path string) string {
+func (r *LayerHit) fingerprintAt(key *fingerprint.Key, path string) string {
 	if path == r.Path {
 		return r.Fingerprint
 	}
 	if r.secret != "" {
-		return detect.Fingerprint(r.Rule, memberPath(path, r.Chain), r.secret)
+		return key.Finding(r.Rule, memberPath(path, r.Chain), r.secret)
 	}
 	if fp, ok := r.LinkFingerprints[path]; ok {
 		return fp
 	}
 	// A hardlink in another layer, from a cached result: the plaintext is
 	// gone, so derive a stable fingerprint from the original one.
-	return detect.Fingerprint(r.Rule, memberPath(path, r.Chain), "fingerprint:"+r.Fingerprint)
+	return key.Finding(r.Rule, memberPath(path, r.Chain), "fingerprint:"+r.Fingerprint)
 }
 
 // ScanLayers walks layers (their Index fields number the results; use
 // 0..len-1) and returns one result per layer. Problems with a layer are in
 // its result; the error is for a cancelled run.
 func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*LayerResult, error) {
-	col := &collector{packages: map[int]*provenance.Records{}, digests: map[[2]int]walk.Digests{}}
+	col := &collector{packages: map[int]*provenance.Records{}, digests: map[[2]int]walk.Digests{}, credentials: map[int][]verify.Credential{}}
+	verifying := s.opts.Verify != nil
 	wopts := walk.Options{
-		Capture: func(e *walk.Entry) bool { return provenance.Classify(e.Path) != provenance.None },
+		Capture: func(e *walk.Entry) bool {
+			return provenance.Classify(e.Path) != provenance.None || verifying && verify.CredentialFile(e.Path)
+		},
 		Captured: func(layer, _ int, e *walk.Entry, data []byte) {
-			r := provenance.Parse(provenance.Classify(e.Path), e.Path, data)
+			if verifying && verify.CredentialFile(e.Path) {
+				creds := verify.FromFile(e.Path, data)
+				col.mu.Lock()
+				col.credentials[layer] = append(col.credentials[layer], creds...)
+				col.mu.Unlock()
+			}
+			kind := provenance.Classify(e.Path)
+			if kind == provenance.None {
+				return
+			}
+			r := provenance.Parse(kind, e.Path, data)
 			col.mu.Lock()
 			if col.packages[layer] == nil {
 				col.packages[layer] = &provenance.Records{}
@@ -148,6 +171,7 @@ func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*Laye
 		if p := col.packages[r.Index]; !p.Empty() {
 			lr.Packages = p
 		}
+		lr.credentials = col.credentials[r.Index]
 		out[i] = lr
 	}
 	for _, r := range col.findings {
@@ -159,8 +183,12 @@ func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*Laye
 		rf := LayerHit{
 			Entry: r.entry, Path: r.path, Chain: r.chain, Rule: r.f.RuleID, Description: r.f.Description,
 			Severity: r.f.Severity, Encoding: r.f.Encoding, Note: r.f.Note, Line: r.f.Line,
-			Redacted: detect.Redact(r.f.Secret), Fingerprint: detect.Fingerprint(r.f.RuleID, memberPath(r.path, r.chain), r.f.Secret),
-			secret: r.f.Secret,
+			Redacted: detect.Redact(r.f.Secret), Fingerprint: s.opts.Key.Finding(r.f.RuleID, memberPath(r.path, r.chain), r.f.Secret),
+			SecretID: s.opts.Key.Secret(r.f.Secret),
+			secret:   r.f.Secret,
+		}
+		if verifying {
+			rf.context = r.f.Context
 		}
 		// Hardlinks to the file (directly or through another hardlink).
 		reach := map[string]bool{r.path: true}
@@ -170,7 +198,7 @@ func (s *Scanner) ScanLayers(ctx context.Context, layers []fetch.Layer) ([]*Laye
 				if rf.LinkFingerprints == nil {
 					rf.LinkFingerprints = map[string]string{}
 				}
-				rf.LinkFingerprints[e.Path] = detect.Fingerprint(r.f.RuleID, memberPath(e.Path, r.chain), r.f.Secret)
+				rf.LinkFingerprints[e.Path] = s.opts.Key.Finding(r.f.RuleID, memberPath(e.Path, r.chain), r.f.Secret)
 			}
 		}
 		lr.Findings = append(lr.Findings, rf)

@@ -9,10 +9,12 @@ import (
 
 	"github.com/layerscan/layerscan/pkg/detect"
 	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/fingerprint"
 	"github.com/layerscan/layerscan/pkg/history"
 	"github.com/layerscan/layerscan/pkg/provenance"
 	"github.com/layerscan/layerscan/pkg/redact"
 	"github.com/layerscan/layerscan/pkg/report"
+	"github.com/layerscan/layerscan/pkg/verify"
 	"github.com/layerscan/layerscan/pkg/walk"
 )
 
@@ -46,12 +48,19 @@ type Options struct {
 	// (files packages installed as they shipped them): VendorHide (the
 	// default), VendorShow or VendorFail.
 	Vendor VendorMode
+	// Verify, when set, tries each secret against its service (--verify).
+	Verify *VerifyOptions
+	// Key keys the fingerprints and secret ids (package fingerprint);
+	// nil: a random key, so values are stable only within the process.
+	// The command line loads the installation's key.
+	Key *fingerprint.Key
 }
 
 // Scanner runs the pipeline; one Scanner (and its detector) serves a run.
 type Scanner struct {
-	det  *detect.Detector
-	opts Options
+	det      *detect.Detector
+	opts     Options
+	verdicts *verdictMemo
 }
 
 // New makes a Scanner around a detector.
@@ -62,8 +71,15 @@ func New(det *detect.Detector, opts Options) *Scanner {
 	if opts.Workers < 1 {
 		opts.Workers = runtime.NumCPU()
 	}
-	return &Scanner{det: det, opts: opts}
+	if opts.Key == nil {
+		opts.Key = fingerprint.Random()
+	}
+	return &Scanner{det: det, opts: opts, verdicts: &verdictMemo{}}
 }
+
+// KeyID names the scanner's fingerprint key (fingerprint.Key.ID): a store
+// holds the values of one key only.
+func (s *Scanner) KeyID() string { return s.opts.Key.ID() }
 
 // raw is a detector finding before it is tied to history.
 type raw struct {
@@ -82,6 +98,9 @@ type collector struct {
 	// digests of files with findings, computed from their one whole
 	// chunk, by walk layer index and entry.
 	digests map[[2]int]walk.Digests
+	// credentials parsed from credential files (--verify), by walk layer
+	// index.
+	credentials map[int][]verify.Credential
 }
 
 // Image scans every layer of img and returns its report. Problems with a
@@ -121,6 +140,7 @@ func (s *Scanner) Analyze(ctx context.Context, img *fetch.Image) (*Analysis, err
 		return nil, err
 	}
 	a := s.assemble(img, results, nil)
+	s.Verify(ctx, img, results, a.Report)
 	a.Report.Stats.DurationMS = time.Since(start).Milliseconds()
 	return a, nil
 }
@@ -215,20 +235,21 @@ func (s *Scanner) assemble(img *fetch.Image, results []*LayerResult, stored *Sto
 	for _, w := range ix.Warnings {
 		out.Warnings = append(out.Warnings, report.Problem{Message: w})
 	}
-	out.Findings = s.findings(results, out.Layers, lc, ix)
+	legacy := map[string]bool{}
+	out.Findings = s.findings(results, out.Layers, lc, ix, legacy)
 	var meta []report.Finding
 	var metaSecrets []string
 	if stored != nil {
 		meta = stored.findings(out.Layers)
 	} else {
-		meta, metaSecrets = s.metadataFindings(img, steps, out.Layers)
+		meta, metaSecrets = s.metadataFindings(img, steps, out.Layers, legacy)
 	}
 	out.Findings = append(out.Findings, meta...)
 	s.Causes(img, out, nil)
 	if stored != nil {
 		stored.keepCauses(out)
 	}
-	s.applySuppressions(out)
+	s.applySuppressions(out, legacy)
 	s.applyVendor(out)
 	report.SortFindings(out.Findings)
 	red := s.redactor(results, metaSecrets)
@@ -248,7 +269,7 @@ func packageIndex(results []*LayerResult) *provenance.Index {
 // findings ties raw detector findings to layers and fates, adds the
 // hardlinks through which each file is reachable, and drops the duplicates
 // that overlapping chunks produce.
-func (s *Scanner) findings(results []*LayerResult, layers []report.Layer, lc *history.Lifecycle, ix *provenance.Index) []report.Finding {
+func (s *Scanner) findings(results []*LayerResult, layers []report.Layer, lc *history.Lifecycle, ix *provenance.Index, legacy map[string]bool) []report.Finding {
 	type dedupeKey struct {
 		layer, entry int
 		chain        string
@@ -259,12 +280,15 @@ func (s *Scanner) findings(results []*LayerResult, layers []report.Layer, lc *hi
 	seen := map[dedupeKey]bool{}
 	out := []report.Finding{}
 	add := func(layer, entry int, path, linkTo string, f *LayerHit, content [2]int) {
-		fp := f.fingerprintAt(path)
+		fp := f.fingerprintAt(s.opts.Key, path)
 		k := dedupeKey{layer, entry, strings.Join(f.Chain, "\x00"), f.Rule, f.Line, fp}
 		if seen[k] || layer < 0 || layer >= len(layers) {
 			return
 		}
 		seen[k] = true
+		if f.secret != "" {
+			s.matchLegacy(legacy, fp, f.Rule, memberPath(path, f.Chain), f.secret)
+		}
 		l := layers[layer]
 		fate := lc.Fate(layer, entry)
 		rf := report.Finding{
@@ -274,6 +298,7 @@ func (s *Scanner) findings(results []*LayerResult, layers []report.Layer, lc *hi
 			Status:      string(fate.Status),
 			Secret:      s.rawSecret(f),
 			Fingerprint: fp,
+			SecretID:    f.SecretID,
 			ArchivePath: f.Chain,
 		}
 		o := ix.Lookup(path, f.Chain, results[content[0]].digests(content[1]))

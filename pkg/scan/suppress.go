@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/layerscan/layerscan/pkg/fingerprint"
 	"github.com/layerscan/layerscan/pkg/report"
 )
 
@@ -18,7 +19,8 @@ import (
 // where it came from (".layerscanignore:3", "baseline report.json").
 type Suppressions map[string]string
 
-// fingerprintLen is the length of detect.Fingerprint's hex string.
+// fingerprintLen is the length of a finding fingerprint's hex string
+// (fingerprint.Key.Finding, and fingerprint.Legacy before it).
 const fingerprintLen = 32
 
 func isFingerprint(s string) bool {
@@ -117,32 +119,56 @@ func LoadSuppressions(ignore, defaultIgnore, baseline string) (Suppressions, err
 	return sup, nil
 }
 
-// suppress removes the findings whose fingerprint is in sup, and returns
-// the findings kept and how many were removed.
-func suppress(fs []report.Finding, sup Suppressions) ([]report.Finding, int) {
+// matchLegacy records in legacy the (keyed) fingerprint of a finding
+// whose old unkeyed fingerprint (fingerprint.Legacy) is suppressed: ignore
+// files and baselines written before keyed fingerprints still match for
+// one version, where the plaintext is at hand (not from a sweep's cache).
+func (s *Scanner) matchLegacy(legacy map[string]bool, keyed, rule, path, secret string) {
+	if legacy == nil || len(s.opts.Suppress) == 0 {
+		return
+	}
+	if _, ok := s.opts.Suppress[fingerprint.Legacy(rule, path, secret)]; ok {
+		legacy[keyed] = true
+	}
+}
+
+// suppress removes the findings whose fingerprint is in sup or in legacy
+// (matched by their old fingerprint), and returns the findings kept, how
+// many were removed and how many of those by an old fingerprint.
+func suppress(fs []report.Finding, sup Suppressions, legacy map[string]bool) ([]report.Finding, int, int) {
 	if len(sup) == 0 {
-		return fs, 0
+		return fs, 0, 0
 	}
 	kept := fs[:0]
-	n := 0
+	n, old := 0, 0
 	for _, f := range fs {
-		if _, ok := sup[f.Fingerprint]; ok {
+		_, ok := sup[f.Fingerprint]
+		switch {
+		case ok:
 			n++
-			continue
+		case legacy[f.Fingerprint]:
+			n++
+			old++
+		default:
+			kept = append(kept, f)
 		}
-		kept = append(kept, f)
 	}
-	return kept, n
+	return kept, n, old
 }
 
 // applySuppressions drops suppressed findings from an image report and
 // says how many in a warning.
-func (s *Scanner) applySuppressions(im *report.Image) {
-	var n int
-	im.Findings, n = suppress(im.Findings, s.opts.Suppress)
+func (s *Scanner) applySuppressions(im *report.Image, legacy map[string]bool) {
+	var n, old int
+	im.Findings, n, old = suppress(im.Findings, s.opts.Suppress, legacy)
 	if n > 0 {
 		im.Warnings = append(im.Warnings, report.Problem{
 			Message: fmt.Sprintf("%d finding(s) suppressed by fingerprint (.layerscanignore / --ignore / --baseline)", n),
+		})
+	}
+	if old > 0 {
+		im.Warnings = append(im.Warnings, report.Problem{
+			Message: fmt.Sprintf("%d of them by an old unkeyed fingerprint, which the next version will not read: replace them with the report's keyed \"fingerprint\" values", old),
 		})
 	}
 }

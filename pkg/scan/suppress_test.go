@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/layerscan/layerscan/pkg/fingerprint"
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/scan"
 )
@@ -100,5 +101,45 @@ func TestBaselineSuppressesEarlierFindings(t *testing.T) {
 	os.WriteFile(base, []byte(`{"schema":"other"}`), 0o644)
 	if err := scan.LoadBaseline(base, scan.Suppressions{}); err == nil {
 		t.Error("foreign JSON accepted as a baseline")
+	}
+}
+
+// TestOldUnkeyedFingerprintsStillMatch: an ignore file written before
+// keyed fingerprints (fingerprint.Legacy values) still suppresses, with a
+// warning to replace it.
+func TestOldUnkeyedFingerprintsStillMatch(t *testing.T) {
+	shown := scanFixture(t, "lifecycle", scan.Options{ShowSecrets: true})
+	var drop report.Finding
+	for _, f := range shown.Findings {
+		if f.Source == "file" && len(f.ArchivePath) == 0 {
+			drop = f
+			break
+		}
+	}
+	old := fingerprint.Legacy(drop.Rule, drop.Path, drop.Secret)
+	if old == drop.Fingerprint {
+		t.Fatal("the keyed fingerprint is the legacy one")
+	}
+	ignore := filepath.Join(t.TempDir(), ".layerscanignore")
+	os.WriteFile(ignore, []byte(old+" # written by an older layerscan\n"), 0o644)
+	sup := scan.Suppressions{}
+	if err := scan.LoadIgnoreFile(ignore, sup); err != nil {
+		t.Fatal(err)
+	}
+	rep := scanFixture(t, "lifecycle", scan.Options{Suppress: sup})
+	for _, f := range rep.Findings {
+		if f.Fingerprint == drop.Fingerprint {
+			t.Errorf("the finding the old fingerprint names is still reported: %s %s", f.Rule, f.Path)
+		}
+	}
+	if len(rep.Findings) != len(shown.Findings)-1 {
+		t.Errorf("%d findings, want %d", len(rep.Findings), len(shown.Findings)-1)
+	}
+	var msgs []string
+	for _, w := range rep.Warnings {
+		msgs = append(msgs, w.Message)
+	}
+	if !strings.Contains(strings.Join(msgs, "\n"), "1 of them by an old unkeyed fingerprint") {
+		t.Errorf("no warning about the old fingerprint: %q", msgs)
 	}
 }

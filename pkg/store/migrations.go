@@ -72,6 +72,27 @@ var Migrations = []Migration{
 		// of its layers belong to other shards.
 		`ALTER TABLE images ADD COLUMN meta {{blob}}`,
 	}},
+	{Version: 5, Name: "keyed fingerprints and verdicts", SQL: []string{
+		// Layer results, assembled reports and first-seen fingerprints
+		// written before hold unkeyed fingerprints and no secret ids: they
+		// are dropped (the next sweep scans the layers again; its findings
+		// are all new once). Images keep their last report until then.
+		`DELETE FROM layer_results`,
+		`DELETE FROM image_reports`,
+		`DELETE FROM findings`,
+		// The fingerprint key the store is written with (one row, id 1):
+		// fingerprint.Key.ID, never the key.
+		`CREATE TABLE store_key (
+			id INTEGER PRIMARY KEY,
+			key_id TEXT NOT NULL
+		)`,
+		// Live verification verdicts, by secret id (JSON, no secret).
+		`CREATE TABLE secret_verdicts (
+			secret_id TEXT PRIMARY KEY,
+			verdict {{blob}} NOT NULL,
+			checked_at {{bigint}} NOT NULL
+		)`,
+	}},
 }
 
 // LatestVersion is the schema version this build writes.

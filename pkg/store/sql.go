@@ -384,3 +384,39 @@ func (s *SQL) LayerCount(ctx context.Context, ruleset string) (int, error) {
 	}
 	return n, nil
 }
+
+func (s *SQL) ClaimKey(ctx context.Context, keyID string) error {
+	if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO store_key (id, key_id) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`), keyID); err != nil {
+		return fmt.Errorf("store: recording the fingerprint key: %w", err)
+	}
+	var have string
+	if err := s.db.QueryRowContext(ctx, `SELECT key_id FROM store_key WHERE id = 1`).Scan(&have); err != nil {
+		return fmt.Errorf("store: reading the fingerprint key: %w", err)
+	}
+	if have != keyID {
+		return fmt.Errorf("%w (%s; this run's is %s): give every run of this store the same key (LAYERSCAN_FINGERPRINT_KEY or --fingerprint-key-file)", ErrOtherKey, have, keyID)
+	}
+	return nil
+}
+
+func (s *SQL) Verdict(ctx context.Context, secretID string) ([]byte, time.Time, bool, error) {
+	var b []byte
+	var at int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT verdict, checked_at FROM secret_verdicts WHERE secret_id = ?`), secretID).Scan(&b, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, time.Time{}, false, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, false, fmt.Errorf("store: reading a verdict: %w", err)
+	}
+	return b, time.UnixMilli(at), true, nil
+}
+
+func (s *SQL) PutVerdict(ctx context.Context, secretID string, verdict []byte, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO secret_verdicts (secret_id, verdict, checked_at) VALUES (?, ?, ?)
+		ON CONFLICT (secret_id) DO UPDATE SET verdict = excluded.verdict, checked_at = excluded.checked_at`), secretID, verdict, at.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("store: writing a verdict: %w", err)
+	}
+	return nil
+}

@@ -6,8 +6,15 @@ import (
 	"time"
 )
 
-// ErrNewerSchema says the database was written by a newer layerscan.
-var ErrNewerSchema = errors.New("database schema is newer than this layerscan supports")
+// Errors of the store.
+var (
+	// ErrNewerSchema says the database was written by a newer layerscan.
+	ErrNewerSchema = errors.New("database schema is newer than this layerscan supports")
+	// ErrOtherKey says the store was written under another fingerprint
+	// key: its fingerprints and secret ids cannot be mixed with this
+	// run's.
+	ErrOtherKey = errors.New("the store was written with another fingerprint key")
+)
 
 // Store is a sweep's persistent state. Implementations are safe for
 // concurrent use, and every write is committed when the call returns (a
@@ -48,6 +55,15 @@ type Store interface {
 	ImageReport(ctx context.Context, key string) (report []byte, source string, ok bool, err error)
 	// PutImageReport stores an assembled image report under key.
 	PutImageReport(ctx context.Context, key, source string, report []byte, at time.Time) error
+	// ClaimKey records the fingerprint key id (fingerprint.Key.ID) the
+	// store is written with, the first time; later it returns ErrOtherKey
+	// for another id.
+	ClaimKey(ctx context.Context, keyID string) error
+	// Verdict returns the verification verdict stored for a secret id
+	// (JSON) and when it was checked.
+	Verdict(ctx context.Context, secretID string) (verdict []byte, at time.Time, ok bool, err error)
+	// PutVerdict stores (or replaces) a secret's verdict.
+	PutVerdict(ctx context.Context, secretID string, verdict []byte, at time.Time) error
 	// SchemaVersion is the database's migration level.
 	SchemaVersion(ctx context.Context) (int, error)
 	Close() error

@@ -265,11 +265,16 @@ func TestStoreMigrationsBothDialects(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := t.Context()
 		dsn := b.newDB(t)
-		old, err := store.NewSQLAt(ctx, b.rawDB(t, dsn), b.dialect, 1)
+		old, err := store.NewSQLAt(ctx, b.rawDB(t, dsn), b.dialect, 4)
 		if err != nil {
 			t.Fatal(err)
 		}
-		old.PutLayer(ctx, "sha256:1", "r", []byte("kept"), time.Now())
+		old.PutLayer(ctx, "sha256:1", "r", []byte("unkeyed"), time.Now())
+		id, _ := old.BeginSweep(ctx, "reg", "r", time.Now())
+		if err := old.PutImage(ctx, store.Image{Registry: "reg", Repo: "a", Tag: "1", Platform: "linux/amd64", Digest: "sha256:m",
+			Layers: []string{"sha256:1"}, Report: []byte(`{}`), Sweep: id, LastSeen: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
 		old.Close()
 
 		s, err := b.open(ctx, dsn)
@@ -279,8 +284,14 @@ func TestStoreMigrationsBothDialects(t *testing.T) {
 		if v, _ := s.SchemaVersion(ctx); v != store.LatestVersion() {
 			t.Errorf("upgraded to %d, want %d", v, store.LatestVersion())
 		}
-		if b, ok, _ := s.Layer(ctx, "sha256:1", "r"); !ok || string(b) != "kept" {
-			t.Errorf("data lost in the upgrade: %q", b)
+		// Layer results from before keyed fingerprints are dropped; the
+		// images a sweep saw are kept.
+		if b, ok, _ := s.Layer(ctx, "sha256:1", "r"); ok {
+			t.Errorf("an unkeyed layer result survived the upgrade: %q", b)
+		}
+		var n int
+		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM images`).Scan(&n); err != nil || n != 1 {
+			t.Errorf("images after the upgrade: %d %v", n, err)
 		}
 		if _, err := s.DB().Exec(fmt.Sprintf(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (%d, 'future', 0)`, store.LatestVersion()+1)); err != nil {
 			t.Fatal(err)
@@ -316,4 +327,36 @@ func TestSQLiteFileIsPrivate(t *testing.T) {
 		}
 		s.Close()
 	}
+}
+
+// TestStoreKeyAndVerdicts: a store keeps the fingerprint key id it was
+// first written with and refuses another; verdicts are kept per secret id.
+func TestStoreKeyAndVerdicts(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := t.Context()
+		s, err := b.open(ctx, b.newDB(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.ClaimKey(ctx, "k111"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ClaimKey(ctx, "k111"); err != nil {
+			t.Errorf("the same key again: %v", err)
+		}
+		if err := s.ClaimKey(ctx, "k222"); !errors.Is(err, store.ErrOtherKey) || !strings.Contains(err.Error(), "k111") {
+			t.Errorf("another key: %v, want ErrOtherKey naming k111", err)
+		}
+		if _, _, ok, _ := s.Verdict(ctx, "s1"); ok {
+			t.Error("a verdict before any was stored")
+		}
+		at := time.UnixMilli(time.Now().UnixMilli())
+		s.PutVerdict(ctx, "s1", []byte(`{"status":"invalid"}`), at)
+		s.PutVerdict(ctx, "s1", []byte(`{"status":"verified"}`), at.Add(time.Hour))
+		v, when, ok, err := s.Verdict(ctx, "s1")
+		if err != nil || !ok || string(v) != `{"status":"verified"}` || !when.Equal(at.Add(time.Hour)) {
+			t.Errorf("verdict %q at %v ok %v err %v", v, when, ok, err)
+		}
+	})
 }

@@ -1,9 +1,9 @@
 package sweep_test
 
 import (
-	"io"
 	"context"
 	"fmt"
+	"io"
 	"log"
 	"net/http/httptest"
 	"os"

@@ -1,11 +1,19 @@
 package sweep
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,13 +23,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/layerscan/layerscan/pkg/detect"
+	"github.com/layerscan/layerscan/pkg/fetch"
+	"github.com/layerscan/layerscan/pkg/fingerprint"
 	"github.com/layerscan/layerscan/pkg/scan"
+	"github.com/layerscan/layerscan/pkg/store"
 	"github.com/layerscan/layerscan/pkg/store/sqlite"
 )
 
@@ -150,4 +162,99 @@ func TestCatalogBounds(t *testing.T) {
 			t.Errorf("got %v (other host asked %d times), want the redirect refused", err, asked)
 		}
 	})
+}
+
+// TestSweepRefusesAnotherKey: a store written under one fingerprint key
+// is not swept into under another (its fingerprints would not compare).
+func TestSweepRefusesAnotherKey(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, _ := random.Image(256, 1)
+	ref, _ := name.ParseReference(host+"/app:1", name.Insecure)
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	o := sweepOpts(t, host)
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	det, _ := detect.New(detect.Options{})
+	o.Scanner = scan.New(det, scan.Options{}) // another random key
+	if _, err := Run(context.Background(), o); !errors.Is(err, store.ErrOtherKey) {
+		t.Errorf("a sweep under another key: %v, want store.ErrOtherKey", err)
+	}
+}
+
+// TestStoreHoldsNoUnkeyedHash: nothing a sweep stores is the old unsalted
+// fingerprint of a secret it found, nor a plain hash of it.
+func TestStoreHoldsNoUnkeyedHash(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	idx, err := layout.ImageIndexFromPath("../../testdata/images/lifecycle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, _ := idx.IndexManifest()
+	img, _ := idx.Image(im.Manifests[0].Digest)
+	ref, _ := name.ParseReference(host+"/app:1", name.Insecure)
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+	st, err := sqlite.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	det, _ := detect.New(detect.Options{MaxDecodeDepth: 2})
+	key, _ := fingerprint.ParseKey("sweep test key, not in the store")
+	res, err := Run(context.Background(), Options{Registry: host, Insecure: true, Store: st, Jobs: 2, Timeout: 10 * time.Second,
+		Scanner: scan.New(det, scan.Options{Key: key}), Ruleset: det.RulesetFingerprint()})
+	if err != nil || len(res.Images) != 1 || len(res.Images[0].Findings) == 0 {
+		t.Fatalf("sweep: %v", err)
+	}
+	// Layer results are stored gzipped: read them decoded.
+	var stored []byte
+	for _, l := range res.Images[0].Layers {
+		b, ok, err := st.Layer(context.Background(), l.Digest, det.RulesetFingerprint())
+		if err != nil || !ok {
+			t.Fatalf("layer %s not stored: %v", l.Digest, err)
+		}
+		lr, err := DecodeLayer(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, _ := json.Marshal(lr)
+		stored = append(stored, j...)
+	}
+	st.Close()
+	// The plaintext of each finding, from a scan that shows secrets.
+	src, err := fetch.Open(context.Background(), "oci:../../testdata/images/lifecycle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	shown, err := scan.New(det, scan.Options{Key: key, ShowSecrets: true}).Image(context.Background(), src.Images[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal"} {
+		b, _ := os.ReadFile(dbPath + suffix)
+		stored = append(stored, b...)
+	}
+	if !bytes.Contains(stored, []byte(shown.Findings[0].Fingerprint)) {
+		t.Fatal("the store does not hold the keyed fingerprints: the test reads the wrong bytes")
+	}
+	for _, f := range shown.Findings {
+		plain := sha256.Sum256([]byte(f.Secret))
+		for _, unkeyed := range []string{fingerprint.Legacy(f.Rule, f.Path, f.Secret), hex.EncodeToString(plain[:])[:32], hex.EncodeToString(plain[:])[:16]} {
+			if bytes.Contains(stored, []byte(unkeyed)) {
+				t.Errorf("%s %s: the store holds an unkeyed hash of the secret", f.Rule, f.Path)
+			}
+		}
+		if bytes.Contains(stored, []byte(f.Secret)) {
+			t.Errorf("%s %s: the store holds the plaintext secret", f.Rule, f.Path)
+		}
+	}
 }

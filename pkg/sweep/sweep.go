@@ -193,6 +193,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Store == nil || o.Scanner == nil {
 		return nil, errors.New("sweep: a store and a scanner are needed")
 	}
+	if err := o.Store.ClaimKey(ctx, o.Scanner.KeyID()); err != nil {
+		return nil, fmt.Errorf("sweep: %w", err)
+	}
 	s := &sweeper{o: o, start: start}
 	var nopts []name.Option
 	if o.Insecure {
