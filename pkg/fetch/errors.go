@@ -35,4 +35,3 @@ var (
 	// does not read; UnknownSchemeError (reference.go) carries it.
 	ErrUnknownScheme = errors.New("unknown image source scheme")
 )
-

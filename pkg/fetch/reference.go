@@ -70,7 +70,6 @@ var foreignSchemes = map[string]string{
 	"https":        "give the registry reference without a URL scheme (host/repo:tag)",
 }
 
-
 // UnknownSchemeError is the error of a reference with an unknown scheme.
 type UnknownSchemeError struct {
 	// Scheme is the prefix without its colon ("containerd").
@@ -130,15 +129,15 @@ var (
 //     holding oci-layout is an OCI layout, a tar is a docker or OCI
 //     archive (looking at its members), so a file named "app:v1" is that
 //     file, not a registry image.
-//  4. What looks like a path (starts with /, ./ or ../, or ends in .tar,
-//     .tar.gz or .tgz) is a missing archive, reported as such.
-//  5. "WORD:REST" where WORD is lower-case letters, digits, + and - (no
+//  4. "WORD:REST" where WORD is lower-case letters, digits, + and - (no
 //     dot): an unknown scheme (an error naming the schemes) when WORD is
 //     another tool's prefix (containerd:, oci-dir:, singularity:, …) or
-//     when REST cannot be a tag (foo:bar/baz, dir2:/x, oci://x); a
+//     when REST cannot be a tag (foo:bar/baz, dir2:/x, ftp://x); a
 //     registry host with a port when REST starts with digits and a slash
-//     (localhost:5000/app); otherwise NAME:TAG on Docker Hub (alpine:3.19).
-//  6. Anything else is a registry reference.
+//     (localhost:5000/app); otherwise NAME:TAG, on to the next rules.
+//  5. What looks like a path (starts with /, ./ or ../, or ends in .tar,
+//     .tar.gz or .tgz) is a missing archive, reported as such.
+//  6. Anything else is a registry reference (alpine:3.19 on Docker Hub).
 func ParseReference(ref string) (Reference, error) {
 	for _, s := range Schemes {
 		if strings.HasPrefix(ref, s.Prefix) {
@@ -161,9 +160,6 @@ func ParseReference(ref string) (Reference, error) {
 		return Reference{Kind: KindOCILayout, Target: ref}, nil
 	case err == nil:
 		return Reference{Kind: sniffArchive(ref), Target: ref}, nil
-	case looksLikePath(ref):
-		// A path that does not exist: let the archive reader report it.
-		return Reference{Kind: KindDockerArchive, Target: ref}, nil
 	}
 	if m := schemeWord.FindStringSubmatch(ref); m != nil {
 		word, rest := m[1], m[2]
@@ -173,6 +169,10 @@ func ParseReference(ref string) (Reference, error) {
 		if !portLike.MatchString(rest) && !tagLike.MatchString(rest) {
 			return Reference{}, &UnknownSchemeError{Scheme: word}
 		}
+	}
+	if looksLikePath(ref) {
+		// A path that does not exist: let the archive reader report it.
+		return Reference{Kind: KindDockerArchive, Target: ref}, nil
 	}
 	return Reference{Kind: KindRegistry, Target: ref}, nil
 }

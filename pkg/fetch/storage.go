@@ -122,6 +122,9 @@ func openStorage(target string, o Options) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("containers-storage %s: %w", r.root, err)
 	}
+	if !storeID.MatchString(im.ID) {
+		return nil, fmt.Errorf("%w: %s: image ID %q", ErrNoStore, r.root, im.ID)
+	}
 	var layers []storeLayer
 	if err := readStoreIndex(filepath.Join(r.root, driver+"-layers", "layers.json"), &layers); err != nil {
 		return nil, err
@@ -240,9 +243,6 @@ func storeNameMatches(stored, digest, want string) bool {
 // storeImageOf reads one image of the store: manifest and config from
 // its big-data files, layers from the layer chain under its top layer.
 func storeImageOf(r storageRef, driver string, im storeImage, layers []storeLayer, o Options) (*Image, error) {
-	if !storeID.MatchString(im.ID) {
-		return nil, fmt.Errorf("%w: image ID %q", ErrNoStore, im.ID)
-	}
 	dir := filepath.Join(r.root, driver+"-images", im.ID)
 	img := &Image{Annotations: nil}
 	cfgKey := "sha256:" + im.ID

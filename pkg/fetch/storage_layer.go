@@ -130,7 +130,7 @@ func (g *rootGetter) Get(name string) (io.ReadCloser, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%w: file %q of the layer: %v", ErrNoStore, name, err)
+		return nil, fmt.Errorf("%w: file %q of the layer: %w", ErrNoStore, name, err)
 	}
 	return struct {
 		io.Reader
