@@ -324,6 +324,12 @@ func splitRefSuffix(target string) (string, string) {
 func Describe(ref string, err error) string {
 	msg := sanitize.OneLine(err.Error())
 	switch {
+	case errors.Is(err, ErrUnknownScheme):
+		return fmt.Sprintf("usage: %s (see layerscan scan --help)", msg)
+	case errors.Is(err, ErrNoDaemon):
+		return fmt.Sprintf("no container engine for %s (is it running? DOCKER_HOST for docker:, CONTAINER_HOST for podman:): %s", ref, msg)
+	case errors.Is(err, ErrNoStore):
+		return fmt.Sprintf("cannot read the containers-storage store for %s (containers-storage:[DRIVER@ROOT]NAME names another store): %s", ref, msg)
 	case errors.Is(err, ErrBadReference):
 		return fmt.Sprintf("%q is not a valid image reference or an existing path: %s", ref, msg)
 	case errors.Is(err, ErrUnauthorized):

@@ -85,6 +85,10 @@ func spool(ctx context.Context, r io.Reader, limit int64, what string) (*os.File
 // openStdin reads a docker save or OCI archive from standard input.
 func openStdin(ctx context.Context, o Options) (*Source, error) {
 	const what = "standard input"
+	if o.Username != "" && o.Password != "" && o.Stdin == os.Stdin {
+		// The CLI reads --password-stdin from the same standard input.
+		return nil, fmt.Errorf("%w: - reads the image from standard input, which cannot also give the registry password (--password-stdin)", ErrBadReference)
+	}
 	if f, ok := o.Stdin.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			return nil, fmt.Errorf("%w: %s is a terminal: pipe an archive into it (docker save app | layerscan -)", ErrNotImage, what)
