@@ -141,6 +141,14 @@ func TestStdinSource(t *testing.T) {
 	if res.code != 2 || !strings.Contains(res.stderr, "standard input") {
 		t.Errorf("junk on stdin: exit %d\n%s", res.code, res.stderr)
 	}
+	raw, err := os.ReadFile(filepath.Join(images, "lifecycle.docker.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = runCLIStdin(t, nil, string(raw), "--max-image-size", "4KiB", "-")
+	if res.code != 2 || !strings.Contains(res.stderr, "more than 4096 bytes (--max-image-size)") {
+		t.Errorf("stdin past --max-image-size: exit %d\n%s", res.code, res.stderr)
+	}
 }
 
 func equalKeys(a, b []findingKey) bool {

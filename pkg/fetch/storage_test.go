@@ -59,10 +59,12 @@ func (s *fakeStore) layer(parent string, tarball []byte, files map[string]string
 	must(s.t, os.MkdirAll(dir, 0o755))
 	var ts bytes.Buffer
 	zw := gzip.NewWriter(&ts)
-	r, err := asm.NewInputTarStream(bytes.NewReader(tarball), storage.NewJSONPacker(zw), storage.NewDiscardFilePutter())
+	r, done, err := asm.NewInputTarStreamWithDone(bytes.NewReader(tarball), storage.NewJSONPacker(zw), storage.NewDiscardFilePutter())
 	must(s.t, err)
 	_, err = io.Copy(io.Discard, r)
 	must(s.t, err)
+	must(s.t, <-done)
+	r.Close()
 	must(s.t, zw.Close())
 	must(s.t, os.MkdirAll(filepath.Join(s.root, s.driver+"-layers"), 0o700))
 	must(s.t, os.WriteFile(filepath.Join(s.root, s.driver+"-layers", id+".tar-split.gz"), ts.Bytes(), 0o600))
@@ -201,8 +203,9 @@ func TestStorageRebuildsLayers(t *testing.T) {
 // TestStorageNames: the names podman takes for an image.
 func TestStorageNames(t *testing.T) {
 	s, id := twoLayerStore(t, "vfs")
-	s.driver = "vfs"
-	for _, name := range []string{"localhost/app:v1", "app:v1", "app", "quay.io/org/app", "org/app:latest", id, "sha256:" + id, id[:12], id[:3]} {
+	digest := s.images[0]["digest"].(string)
+	for _, name := range []string{"localhost/app:v1", "app:v1", "app", "quay.io/org/app", "org/app:latest", id, "sha256:" + id, id[:12], id[:3],
+		"app@" + digest, "localhost/app@" + digest} {
 		img := onlyImage(t, open(t, s.ref(name)))
 		if img.ConfigDigest.Hex != id {
 			t.Errorf("%s: image %s, want %s", name, img.ConfigDigest.Hex[:12], id[:12])
@@ -220,11 +223,27 @@ func TestStorageNames(t *testing.T) {
 		{"app:v2", `no image "app:v2"`},
 		{"nothing", "localhost/app:v1"}, // the message lists the names there are
 		{"registry.example/app:v1", "no image"},
+		{"other@" + digest, "no image"}, // another repository's digest
 	} {
 		_, err := fetch.Open(context.Background(), s.ref(tt.name))
 		if !errors.Is(err, fetch.ErrNotFound) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want ErrNotFound mentioning %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+// TestStorageAmbiguousName: a short name that two images answer to is an
+// error naming both, not a guess.
+func TestStorageAmbiguousName(t *testing.T) {
+	s, id := twoLayerStore(t, "vfs")
+	other := s.image([]string{"docker.io/library/app:latest"}, [][]byte{storeTar0}, s.layers[0]["id"].(string))
+	s.write()
+	_, err := fetch.Open(context.Background(), s.ref("app"))
+	if !errors.Is(err, fetch.ErrNotFound) || !strings.Contains(err.Error(), id[:12]) || !strings.Contains(err.Error(), other[:12]) {
+		t.Errorf("%v, want an error naming %s and %s", err, id[:12], other[:12])
+	}
+	if img := onlyImage(t, open(t, s.ref("docker.io/library/app"))); img.ConfigDigest.Hex != other {
+		t.Errorf("full name: %s", img.ConfigDigest)
 	}
 }
 
