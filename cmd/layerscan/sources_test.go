@@ -181,6 +181,21 @@ func TestStorageSource(t *testing.T) {
 	if got := keysOf(scanJSON(t, nil, "containers-storage:[vfs@"+store+"+/run/x]"+id[:12])); !equalKeys(got, want) {
 		t.Errorf("by ID prefix: %+v", got)
 	}
+	// podman's overlay store: the layer directories hold the layer's own
+	// files, deletions as 0/0 character devices; tar-split gives the tar.
+	ov := testenv.NewPodmanStore(t, "overlay")
+	out, err := ov.TryRun("load", "-q", "-i", filepath.Join(dir, "whiteout-dir.docker.tar"))
+	switch {
+	case err != nil && strings.Contains(out, "not supported") && os.Getenv(testenv.RequireToolsEnv) != "1":
+		t.Logf("overlay store not checked: podman has no overlay on this kernel: %s", out)
+	case err != nil:
+		t.Fatalf("podman load (overlay): %v\n%s", err, out)
+	default:
+		wantOv := keysOf(scanJSON(t, nil, filepath.Join(dir, "whiteout-dir.docker.tar")))
+		if got := keysOf(scanJSON(t, nil, "containers-storage:[overlay@"+ov.Root+"]whiteout-dir")); len(wantOv) == 0 || !equalKeys(got, wantOv) {
+			t.Errorf("overlay store:\n got %+v\nwant %+v", got, wantOv)
+		}
+	}
 	for ref, want := range map[string]string{
 		"containers-storage:[" + store + "]layerscan-test/no-such-image": "no image",
 		"containers-storage:[" + t.TempDir() + "]app":                    "cannot read the containers-storage store",

@@ -22,14 +22,17 @@ type Podman struct {
 	// Socket is the service's unix socket; Host is unix://Socket, for
 	// DOCKER_HOST or CONTAINER_HOST.
 	Socket, Host string
+	// Root is the store's root (podman --root), Driver its driver.
+	Root, Driver string
 	dir          string
 	bin          string
 }
 
-// StartPodman starts a podman service for the test and stops it when the
-// test ends; it skips (or fails, LAYERSCAN_REQUIRE_TOOLS=1) without
-// podman.
-func StartPodman(t testing.TB) *Podman {
+// NewPodmanStore makes an empty podman store with the storage driver
+// (vfs or overlay) under a temporary directory, removed when the test
+// ends, for podman commands (Run) and no service; it skips (or fails,
+// LAYERSCAN_REQUIRE_TOOLS=1) without podman.
+func NewPodmanStore(t testing.TB, driver string) *Podman {
 	t.Helper()
 	bin := RequireTool(t, "podman")
 	// A short directory: a unix socket path has at most 107 bytes.
@@ -38,8 +41,18 @@ func StartPodman(t testing.TB) *Podman {
 		t.Fatalf("podman: %v", err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	p := &Podman{Socket: filepath.Join(dir, "podman.sock"), dir: dir, bin: bin}
+	p := &Podman{Socket: filepath.Join(dir, "podman.sock"), Root: filepath.Join(dir, "root"), Driver: driver, dir: dir, bin: bin}
 	p.Host = "unix://" + p.Socket
+	return p
+}
+
+// StartPodman starts a podman service on a vfs store of its own for the
+// test and stops it when the test ends; it skips (or fails,
+// LAYERSCAN_REQUIRE_TOOLS=1) without podman.
+func StartPodman(t testing.TB) *Podman {
+	t.Helper()
+	p := NewPodmanStore(t, "vfs")
+	dir := p.dir
 	logPath := filepath.Join(dir, "service.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -96,20 +109,26 @@ func StartPodman(t testing.TB) *Podman {
 
 // command is podman with the service's own store.
 func (p *Podman) command(args ...string) *exec.Cmd {
-	base := []string{"--root", filepath.Join(p.dir, "root"), "--runroot", filepath.Join(p.dir, "run"),
-		"--storage-driver", "vfs", "--events-backend", "file", "--tmpdir", filepath.Join(p.dir, "tmp")}
+	base := []string{"--root", p.Root, "--runroot", filepath.Join(p.dir, "run"),
+		"--storage-driver", p.Driver, "--events-backend", "file", "--tmpdir", filepath.Join(p.dir, "tmp")}
 	return exec.Command(p.bin, append(base, args...)...)
 }
 
-// Run runs podman on the service's store (load -i ARCHIVE, save -m …)
-// and returns its output; a failure fails the test.
+// Run runs podman on the store (load -i ARCHIVE, save -m …) and returns
+// its output; a failure fails the test.
 func (p *Podman) Run(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := p.command(args...).CombinedOutput()
+	out, err := p.TryRun(args...)
 	if err != nil {
 		t.Fatalf("podman %v: %v\n%s", args, err, out)
 	}
-	return string(out)
+	return out
+}
+
+// TryRun runs podman on the store and returns its output and error.
+func (p *Podman) TryRun(args ...string) (string, error) {
+	out, err := p.command(args...).CombinedOutput()
+	return string(out), err
 }
 
 // Env is the environment that points docker-daemon: (DOCKER_HOST) and
