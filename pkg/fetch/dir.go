@@ -151,7 +151,11 @@ func (d *dirWriter) entry(rel string, depth int) error {
 	case fi.Mode()&(fs.ModeSocket) != 0:
 		return nil // a socket has no place in a tar
 	}
-	// Devices and FIFOs: a header, never opened.
+	// Devices and FIFOs: a header, never opened; a kind of file tar has
+	// no type for is left out.
+	if _, err := tar.FileInfoHeader(fi, ""); err != nil {
+		return nil
+	}
 	return d.header(fi, rel, "")
 }
 

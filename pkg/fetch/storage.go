@@ -87,6 +87,7 @@ func DefaultStorageRoot(getenv func(string) string) string {
 type storeImage struct {
 	ID      string   `json:"id"`
 	Digest  string   `json:"digest"`
+	Digests []string `json:"digests"`
 	Names   []string `json:"names"`
 	TopLyr  string   `json:"layer"`
 	BigData []string `json:"big-data-names"`
@@ -191,7 +192,7 @@ func resolveStoreImage(images []storeImage, name string) (storeImage, error) {
 	}
 	var found []storeImage
 	for _, im := range images {
-		if slices.ContainsFunc(im.Names, func(n string) bool { return storeNameMatches(n, im.Digest, name) }) {
+		if slices.ContainsFunc(im.Names, func(n string) bool { return storeNameMatches(n, im, name) }) {
 			found = append(found, im)
 		}
 	}
@@ -223,15 +224,20 @@ func resolveStoreImage(images []storeImage, name string) (storeImage, error) {
 	return storeImage{}, fmt.Errorf("%w: %q names %d images (%s): give the full name or ID", ErrNotFound, name, len(found), strings.Join(ids, ", "))
 }
 
-// storeNameMatches tells whether the stored name (registry/repo:tag, in
-// full) is what want names.
-func storeNameMatches(stored, digest, want string) bool {
+// storeNameMatches tells whether the stored name (registry/repo:tag or
+// registry/repo@digest, in full) of im is what want names.
+func storeNameMatches(stored string, im storeImage, want string) bool {
+	if stored == want {
+		return true
+	}
 	if repo, d, ok := strings.Cut(want, "@"); ok {
-		sr, _, _ := strings.Cut(stored, ":")
-		if i := strings.LastIndex(stored, ":"); i > strings.LastIndex(stored, "/") {
-			sr = stored[:i]
+		sr := stored
+		if i := strings.Index(sr, "@"); i >= 0 {
+			sr = sr[:i]
+		} else if i := strings.LastIndex(sr, ":"); i > strings.LastIndex(sr, "/") {
+			sr = sr[:i]
 		}
-		return d == digest && (sr == repo || strings.HasSuffix(sr, "/"+repo))
+		return (d == im.Digest || slices.Contains(im.Digests, d)) && (sr == repo || strings.HasSuffix(sr, "/"+repo))
 	}
 	last := want[strings.LastIndex(want, "/")+1:]
 	if !strings.Contains(last, ":") {
@@ -244,7 +250,7 @@ func storeNameMatches(stored, digest, want string) bool {
 // its big-data files, layers from the layer chain under its top layer.
 func storeImageOf(r storageRef, driver string, im storeImage, layers []storeLayer, o Options) (*Image, error) {
 	dir := filepath.Join(r.root, driver+"-images", im.ID)
-	img := &Image{Annotations: nil}
+	img := &Image{}
 	cfgKey := "sha256:" + im.ID
 	if raw, err := readBigData(dir, "manifest", o.MaxMetadataSize); err == nil {
 		if m, err := v1.ParseManifest(strings.NewReader(string(raw))); err == nil && m.Config.Digest.Hex != "" {
@@ -275,7 +281,7 @@ func storeImageOf(r storageRef, driver string, im storeImage, layers []storeLaye
 	}
 	img.Ref = im.ID
 	for _, n := range im.Names {
-		if storeNameMatches(n, im.Digest, r.name) || img.Ref == im.ID {
+		if storeNameMatches(n, im, r.name) || img.Ref == im.ID {
 			img.Ref = n
 		}
 	}
