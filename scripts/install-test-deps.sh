@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what layerscan's tests use, when it is missing:
-#   Debian packages: buildah and skopeo (build and copy real images), rpm
+#   Debian packages: buildah and skopeo (build and copy real images), podman
+#   (its API service is the real engine of the docker:/podman: source tests,
+#   on a store of its own under a temporary directory), rpm
 #   (rpmbuild and an rpmdb.sqlite for the provenance tests),
 #   docker-registry (a real registry), busybox-static (the base of the test
 #   images), chromium (the HTML report's browser tests, headless),
@@ -21,6 +23,7 @@ if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
 need=()
 command -v buildah >/dev/null 2>&1 || need+=(buildah)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+command -v podman >/dev/null 2>&1 || need+=(podman)
 command -v rpmbuild >/dev/null 2>&1 || need+=(rpm)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

@@ -237,36 +237,53 @@ func onlyFinding(t *testing.T, rep *report.Report, rule string) report.Finding {
 }
 
 // TestSameFindingsFromEverySource scans one image as a docker archive, an
-// OCI archive, an OCI layout and from a real registry (TLS, basic auth,
-// credentials from a docker config file): the findings must be the same.
+// OCI archive, an OCI layout, from a real registry (TLS, basic auth,
+// credentials from a docker config file), from buildah's own store read
+// from disk (containers-storage:, vfs), from standard input (docker save
+// and OCI archives piped in) and from a real engine API (podman's
+// service, as docker: and podman:): the findings must be the same —
+// path, layer, instruction, status, rule, line, fingerprint.
 func TestSameFindingsFromEverySource(t *testing.T) {
 	dir := buildahCorpus(t)
 	reg := testenv.StartRegistry(t)
+	pm := testenv.StartPodman(t)
+	store := filepath.Join(dir, "storage")
 	for _, name := range []string{"copy-then-rm", "hardlink", "whiteout-dir"} {
 		t.Run(name, func(t *testing.T) {
 			ociTar := filepath.Join(dir, name+".oci.tar")
+			dockerTar := filepath.Join(dir, name+".docker.tar")
 			layout := filepath.Join(t.TempDir(), "layout")
 			if out, err := exec.Command("skopeo", "copy", "--quiet", "oci-archive:"+ociTar, "oci:"+layout+":latest").CombinedOutput(); err != nil {
 				t.Fatalf("skopeo: %v\n%s", err, out)
 			}
 			reg.Push(t, "oci-archive:"+ociTar, "corpus/"+name+":v1")
+			pm.Run(t, "load", "-q", "-i", dockerTar)
 
 			base := keysOf(scanJSON(t, nil, "oci-archive:"+ociTar))
 			if len(base) == 0 {
 				t.Fatal("no findings in the OCI archive")
 			}
+			check := func(ref string, got []findingKey) {
+				t.Helper()
+				if fmt.Sprint(got) != fmt.Sprint(base) {
+					t.Errorf("%s:\n got %+v\nwant %+v", ref, got, base)
+				}
+			}
 			for _, src := range []struct {
 				ref string
 				env []string
 			}{
-				{filepath.Join(dir, name+".docker.tar"), nil},
+				{dockerTar, nil},
 				{"oci:" + layout, nil},
 				{reg.Host + "/corpus/" + name + ":v1", reg.Env()},
+				{"containers-storage:[vfs@" + store + "]localhost/layerscan-test/" + name + ":latest", nil},
+				{"docker:localhost/layerscan-test/" + name, pm.Env()},
+				{"podman:layerscan-test/" + name + ":latest", pm.Env()},
 			} {
-				got := keysOf(scanJSON(t, src.env, src.ref))
-				if fmt.Sprint(got) != fmt.Sprint(base) {
-					t.Errorf("%s:\n got %+v\nwant %+v", src.ref, got, base)
-				}
+				check(src.ref, keysOf(scanJSON(t, src.env, src.ref)))
+			}
+			for _, file := range []string{dockerTar, ociTar} {
+				check("- < "+file, keysOf(scanStdin(t, file)))
 			}
 		})
 	}

@@ -131,17 +131,17 @@ func buildahCorpus(t *testing.T) string {
 
 // key is what must agree between two reports of the same image.
 type findingKey struct {
-	Rule, Path, Status string
-	Layer, Line        int
-	RemovedBy          int
-	Fingerprint        string
+	Rule, Path, Status, Instruction string
+	Layer, Line                     int
+	RemovedBy                       int
+	Fingerprint                     string
 }
 
 func keysOf(rep *report.Report) []findingKey {
 	var out []findingKey
 	for _, im := range rep.Images {
 		for _, f := range im.Findings {
-			k := findingKey{Rule: f.Rule, Path: f.Path, Status: f.Status, Layer: f.Layer.Index, Line: f.Line, RemovedBy: -1, Fingerprint: f.Fingerprint}
+			k := findingKey{Rule: f.Rule, Path: f.Path, Status: f.Status, Instruction: f.Layer.Instruction, Layer: f.Layer.Index, Line: f.Line, RemovedBy: -1, Fingerprint: f.Fingerprint}
 			if f.RemovedBy != nil {
 				k.RemovedBy = f.RemovedBy.Index
 			}

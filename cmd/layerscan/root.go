@@ -10,6 +10,7 @@ import (
 
 	"github.com/layerscan/layerscan/internal/buildinfo"
 	"github.com/layerscan/layerscan/internal/flagdefaults"
+	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/sanitize"
 )
 
@@ -42,13 +43,13 @@ func newRootCmd() *cobra.Command {
 reports every secret any layer holds, with the instruction that added it and
 its fate: present, or deleted or overwritten by a later layer (still in the
 image: anyone who can pull it can extract it). IMAGE is a registry reference,
-a docker save tarball, oci-archive:FILE or oci:DIR.
+an archive, a daemon's or a store's image, a directory or - (see below).
 
 Exit status: 0 nothing at or above --fail-on, 1 findings (--exit-code), 2
 usage error or the image could not be fetched, 3 incomplete (a layer could
 not be read; the rest is reported). Flag defaults come from LAYERSCAN_FLAG
 variables or ~/.config/layerscan/config.yaml (--config-file): flag >
-environment > file.`,
+environment > file.` + "\n\nIMAGE references:\n" + fetch.ReferenceHelp(),
 		Example: `  layerscan registry.example.com/app:1.4
   layerscan ./app.tar
   layerscan oci-archive:./app.oci.tar --format json -o report.json
@@ -92,8 +93,10 @@ func newScanCmd(opts *scanOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "scan [flags] IMAGE...",
 		Short: "Scan images for secrets (the default command)",
+		Long:  "Scan each IMAGE for secrets, layer by layer.\n\nIMAGE references:\n" + fetch.ReferenceHelp(),
 		Example: `  layerscan scan registry.example.com/app:1.4
-  layerscan scan --format json -o report.json ./app.tar`,
+  layerscan scan --format json -o report.json ./app.tar
+  docker save app | layerscan scan -   (or podman:app, containers-storage:app, dir:./rootfs)`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErr("scan needs an IMAGE (see layerscan scan --help)")

@@ -18,18 +18,16 @@ import (
 )
 
 type scanOptions struct {
-	output        string
-	showSecrets   bool
-	platform      string
-	username      string
-	passwordStdin bool
-	password      string // read from stdin once (credentials)
-	insecure      bool
-	jobs          int
-	exitCode      int
-	maxFileSize   int64
-	decodeDepth   int
-	keyFile       string
+	output                      string
+	showSecrets                 bool
+	platform                    string
+	username                    string
+	passwordStdin               bool
+	password                    string // read from stdin once (credentials)
+	insecure                    bool
+	jobs, exitCode, decodeDepth int
+	maxFileSize                 int64
+	keyFile                     string
 
 	// Flags added by other parts of the CLI, each in its own file.
 	out outputOptions // output.go: formats, progress, gating

@@ -62,8 +62,8 @@ func (o *walkOptions) register(f *pflag.FlagSet) {
 
 // fetchOptions are the bounds that apply while opening the image.
 func (o *walkOptions) fetchOptions() []fetch.Option {
-	return []fetch.Option{fetch.WithMaxMetadataSize(o.maxMetadata), fetch.WithMaxLayers(o.maxLayers),
-		fetch.WithMaxHistory(o.maxHistory), fetch.WithMaxArchiveEntries(o.maxImageEntries), fetch.WithTimeout(o.timeout)}
+	return []fetch.Option{fetch.WithMaxMetadataSize(o.maxMetadata), fetch.WithMaxLayers(o.maxLayers), fetch.WithMaxHistory(o.maxHistory),
+		fetch.WithMaxArchiveEntries(o.maxImageEntries), fetch.WithTimeout(o.timeout), fetch.WithMaxStreamSize(o.limits.MaxImageSize)}
 }
 
 // apply checks the flags and puts them into the scan options.

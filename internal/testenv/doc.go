@@ -10,7 +10,9 @@
 // MariaDB (StartMariaDB), Redis with requirepass and an ACL user
 // (StartRedis), git's smart HTTP protocol under lighttpd with basic auth
 // (StartGitHTTP) and the verdaccio npm registry with a user and its token
-// (StartVerdaccio, from .cache/verdaccio).
+// (StartVerdaccio, from .cache/verdaccio). StartPodman starts podman's
+// Docker-compatible API service on a vfs store of its own under a temporary
+// directory (the engine of the docker: and podman: source tests).
 //
 // Missing tools make a test skip, so `go test ./...` works on a bare machine.
 // When the environment variable LAYERSCAN_REQUIRE_TOOLS=1 is set (make test

@@ -53,6 +53,12 @@ func indexArchive(p string, maxEntries int) (*archiveIndex, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening archive: %w", err)
 	}
+	return indexArchiveFile(f, p, maxEntries)
+}
+
+// indexArchiveFile is indexArchive of an open file, named p in messages;
+// the index owns f (it is closed on error).
+func indexArchiveFile(f *os.File, p string, maxEntries int) (*archiveIndex, error) {
 	var magic [4]byte
 	if n, _ := io.ReadFull(f, magic[:]); n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		f.Close()

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -18,12 +21,13 @@ type dockerManifestEntry struct {
 	LayerSources map[v1.Hash]v1.Descriptor
 }
 
-func openDockerArchive(p string, o Options) (*Source, error) {
+func openDockerArchive(target string, o Options) (*Source, error) {
+	p, pick := splitRefSuffix(target)
 	idx, err := indexArchive(p, o.MaxArchiveEntries)
 	if err != nil {
 		return nil, fmt.Errorf("reading docker archive %s: %w", p, err)
 	}
-	src, err := readDockerArchive(idx, o)
+	src, err := readDockerArchive(idx, pick, o)
 	if err != nil {
 		idx.Close()
 		return nil, fmt.Errorf("reading docker archive %s: %w", p, err)
@@ -32,7 +36,9 @@ func openDockerArchive(p string, o Options) (*Source, error) {
 	return src, nil
 }
 
-func readDockerArchive(idx *archiveIndex, o Options) (*Source, error) {
+// readDockerArchive reads the images of a docker save archive: all of
+// them, or the one pick names (a RepoTag, or @N for the N-th, 0-based).
+func readDockerArchive(idx *archiveIndex, pick string, o Options) (*Source, error) {
 	if !idx.has("manifest.json") {
 		return nil, fmt.Errorf("%w: no manifest.json (not a docker save archive)", ErrNotImage)
 	}
@@ -44,17 +50,71 @@ func readDockerArchive(idx *archiveIndex, o Options) (*Source, error) {
 	if err := json.Unmarshal(raw, &entries); err != nil {
 		return nil, fmt.Errorf("%w: parsing manifest.json: %v", ErrNotImage, err)
 	}
+	chosen, err := pickDockerEntries(entries, pick)
+	if err != nil {
+		return nil, err
+	}
 	manifestDigests := dockerManifestDigests(idx, o)
 	src := &Source{}
-	for i, e := range entries {
-		img, err := dockerImage(idx, e, o)
+	for _, i := range chosen {
+		img, err := dockerImage(idx, entries[i], o)
 		if err != nil {
 			return nil, fmt.Errorf("image %d of manifest.json: %w", i, err)
 		}
 		img.Digest = manifestDigests[img.ConfigDigest]
+		if pick != "" && !strings.HasPrefix(pick, "@") {
+			img.Ref = pick
+		}
 		src.Images = append(src.Images, img)
 	}
 	return src, nil
+}
+
+// pickDockerEntries gives the indexes of manifest.json's entries that
+// pick selects: all when pick is empty, the N-th for "@N", else those
+// with a RepoTag naming the same image as pick once both are normalised
+// (busybox = docker.io/library/busybox:latest).
+func pickDockerEntries(entries []dockerManifestEntry, pick string) ([]int, error) {
+	var out []int
+	if pick == "" {
+		for i := range entries {
+			out = append(out, i)
+		}
+		return out, nil
+	}
+	if n, ok := strings.CutPrefix(pick, "@"); ok {
+		i, err := strconv.Atoi(n)
+		if err != nil || i < 0 || i >= len(entries) {
+			return nil, fmt.Errorf("%w: no image @%s: the archive holds %d (@0 to @%d)", ErrNotFound, n, len(entries), len(entries)-1)
+		}
+		return []int{i}, nil
+	}
+	want := normalRef(pick)
+	var tags []string
+	for i, e := range entries {
+		for _, t := range e.RepoTags {
+			tags = append(tags, t)
+			if normalRef(t) == want {
+				out = append(out, i)
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		sort.Strings(tags)
+		return nil, fmt.Errorf("%w: no image tagged %q in the archive (tags: %s; or @0 to @%d)", ErrNotFound, pick, strings.Join(tags, ", "), len(entries)-1)
+	}
+	return out[:1], nil
+}
+
+// normalRef is ref in full (docker.io/library/busybox:latest), or ref
+// itself when it does not parse.
+func normalRef(ref string) string {
+	r, err := name.ParseReference(ref, name.WeakValidation)
+	if err != nil {
+		return ref
+	}
+	return r.Name()
 }
 
 func dockerImage(idx *archiveIndex, e dockerManifestEntry, o Options) (*Image, error) {

@@ -24,4 +24,14 @@ var (
 	ErrTooSlow = errors.New("download too slow")
 	// ErrNotRegular: a file of an OCI layout that is not a regular file.
 	ErrNotRegular = errors.New("not a regular file")
+
+	// ErrNoDaemon: the Docker daemon or podman's service did not answer
+	// (no socket, connection refused, no response in time).
+	ErrNoDaemon = errors.New("container engine unreachable")
+	// ErrNoStore: a containers-storage store that is not there or cannot
+	// be read (no images.json, a driver other than overlay or vfs).
+	ErrNoStore = errors.New("containers-storage store not readable")
+	// ErrUnknownScheme says a reference starts with a scheme layerscan
+	// does not read; UnknownSchemeError (reference.go) carries it.
+	ErrUnknownScheme = errors.New("unknown image source scheme")
 )

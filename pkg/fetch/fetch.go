@@ -160,6 +160,14 @@ type Options struct {
 	QPS      float64
 	PageSize int
 	MaxNames int
+	// MaxStreamSize bounds a stream spooled to a temporary file so it
+	// can be read as an archive: standard input, a daemon's export.
+	MaxStreamSize int64
+	// Stdin is what "-" reads; default os.Stdin.
+	Stdin io.Reader
+	// Env looks up environment variables (DOCKER_HOST, CONTAINER_HOST,
+	// XDG_RUNTIME_DIR, HOME); default os.Getenv.
+	Env func(string) string
 }
 
 // Option changes Options.
@@ -200,6 +208,9 @@ func makeOptions(opts []Option) Options {
 		Timeout:           DefaultTimeout,
 		BlobAttempts:      DefaultBlobAttempts,
 		MaxNames:          DefaultMaxNames,
+		MaxStreamSize:     DefaultMaxStreamSize,
+		Stdin:             os.Stdin,
+		Env:               os.Getenv,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -213,9 +224,10 @@ func makeOptions(opts []Option) Options {
 	return o
 }
 
-// Open opens the image(s) named by ref. ref is a registry reference, a path
-// (auto-detected), or a path with one of the prefixes "docker-archive:",
-// "oci-archive:", "oci:", or a reference with "docker://" or "registry:".
+// Open opens the image(s) named by ref, a reference of the grammar
+// ParseReference documents: a registry reference, a path (auto-detected),
+// a path or name after one of the prefixes of Schemes, or "-" (standard
+// input). An unknown scheme is an error wrapping ErrUnknownScheme.
 func Open(ctx context.Context, ref string, opts ...Option) (*Source, error) {
 	o := makeOptions(opts)
 	if o.Platform != "all" {
@@ -223,11 +235,12 @@ func Open(ctx context.Context, ref string, opts ...Option) (*Source, error) {
 			return nil, fmt.Errorf("bad --platform %q: %w", o.Platform, err)
 		}
 	}
-	kind, target := Classify(ref)
-	var (
-		src *Source
-		err error
-	)
+	r, err := ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	kind, target := r.Kind, r.Target
+	var src *Source
 	switch kind {
 	case KindRegistry:
 		src, err = openRemote(ctx, target, o)
@@ -237,6 +250,16 @@ func Open(ctx context.Context, ref string, opts ...Option) (*Source, error) {
 		src, err = openOCIArchive(target, o)
 	case KindOCILayout:
 		src, err = openOCILayout(target, o)
+	case KindStdin:
+		src, err = openStdin(ctx, o)
+	case KindDaemon, KindPodman:
+		src, err = openDaemon(ctx, kind, target, o)
+	case KindStorage:
+		src, err = openStorage(target, o)
+	case KindDir:
+		src, err = openDir(target, o)
+	default:
+		err = fmt.Errorf("%w: no reader for %s", ErrBadReference, kind)
 	}
 	if err != nil {
 		return nil, err
@@ -262,36 +285,6 @@ func Open(ctx context.Context, ref string, opts ...Option) (*Source, error) {
 		return nil, fmt.Errorf("%s: %w: no image found", ref, ErrNotImage)
 	}
 	return src, nil
-}
-
-// Classify tells which kind of source ref names and the part of ref that
-// the source reads (a path, or a registry reference).
-func Classify(ref string) (Kind, string) {
-	for _, p := range []struct {
-		prefix string
-		kind   Kind
-	}{
-		{"docker-archive:", KindDockerArchive},
-		{"oci-archive:", KindOCIArchive},
-		{"oci:", KindOCILayout},
-		{"docker://", KindRegistry},
-		{"registry:", KindRegistry},
-	} {
-		if strings.HasPrefix(ref, p.prefix) {
-			return p.kind, strings.TrimPrefix(ref, p.prefix)
-		}
-	}
-	fi, err := os.Stat(ref)
-	switch {
-	case err == nil && fi.IsDir():
-		return KindOCILayout, ref
-	case err == nil:
-		return sniffArchive(ref), ref
-	case looksLikePath(ref):
-		// A path that does not exist: let the archive reader report it.
-		return KindDockerArchive, ref
-	}
-	return KindRegistry, ref
 }
 
 func looksLikePath(ref string) bool {
@@ -339,6 +332,12 @@ func splitRefSuffix(target string) (string, string) {
 func Describe(ref string, err error) string {
 	msg := sanitize.OneLine(err.Error())
 	switch {
+	case errors.Is(err, ErrUnknownScheme):
+		return fmt.Sprintf("usage: %s (see layerscan scan --help)", msg)
+	case errors.Is(err, ErrNoDaemon):
+		return fmt.Sprintf("no container engine for %s (is it running? DOCKER_HOST for docker:, CONTAINER_HOST for podman:): %s", ref, msg)
+	case errors.Is(err, ErrNoStore):
+		return fmt.Sprintf("cannot read the containers-storage store for %s (containers-storage:[DRIVER@ROOT]NAME names another store): %s", ref, msg)
 	case errors.Is(err, ErrBadReference):
 		return fmt.Sprintf("%q is not a valid image reference or an existing path: %s", ref, msg)
 	case errors.Is(err, ErrUnauthorized):

@@ -91,6 +91,22 @@ func boundHistory(cfg *v1.ConfigFile, o Options) []string {
 type timeoutTransport struct {
 	base http.RoundTripper
 	d    time.Duration
+	// server names the other end in messages ("the registry" when
+	// empty), and unreachable is the sentinel its errors wrap
+	// (ErrUnreachable when nil).
+	server      string
+	unreachable error
+}
+
+func (t *timeoutTransport) names() (string, error) {
+	server, sentinel := t.server, t.unreachable
+	if server == "" {
+		server = "the registry"
+	}
+	if sentinel == nil {
+		sentinel = ErrUnreachable
+	}
+	return server, sentinel
 }
 
 // Download deadlines: besides any stall (--timeout), a whole response body
@@ -112,8 +128,9 @@ func downloadDeadline(grace time.Duration, length int64) time.Duration {
 
 func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(req.Context())
+	server, sentinel := t.names()
 	timer := time.AfterFunc(t.d, func() {
-		cancel(fmt.Errorf("%w: no response from the registry in %s (--timeout)", ErrUnreachable, t.d))
+		cancel(fmt.Errorf("%w: no response from %s in %s (--timeout)", sentinel, server, t.d))
 	})
 	resp, err := t.base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
@@ -129,7 +146,7 @@ func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	deadline := time.AfterFunc(total, func() {
 		cancel(fmt.Errorf("%w: the answer took longer than %s, less than %d KiB/s on average (--timeout)", ErrTooSlow, total.Round(time.Second), MinDownloadRate>>10))
 	})
-	resp.Body = &stallBody{rc: resp.Body, timer: timer, deadline: deadline, d: t.d, ctx: ctx, cancel: cancel, parent: req.Context()}
+	resp.Body = &stallBody{rc: resp.Body, timer: timer, deadline: deadline, d: t.d, ctx: ctx, cancel: cancel, parent: req.Context(), sentinel: sentinel}
 	return resp, nil
 }
 
@@ -143,6 +160,7 @@ type stallBody struct {
 	parent   context.Context
 	cancel   context.CancelCauseFunc
 	once     sync.Once
+	sentinel error
 }
 
 func (b *stallBody) Read(p []byte) (int, error) {
@@ -152,7 +170,7 @@ func (b *stallBody) Read(p []byte) (int, error) {
 	}
 	if err != nil && err != io.EOF {
 		if cause := context.Cause(b.ctx); cause != nil && b.parent.Err() == nil && !errors.Is(cause, context.Canceled) {
-			err = fmt.Errorf("%w: the download stalled for %s (--timeout)", ErrUnreachable, b.d)
+			err = fmt.Errorf("%w: the download stalled for %s (--timeout)", b.sentinel, b.d)
 			if errors.Is(cause, ErrTooSlow) {
 				err = cause
 			}

@@ -163,17 +163,21 @@ func openOCIArchive(target string, o Options) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading OCI archive %s: %w", p, err)
 	}
-	if !idx.has("oci-layout") || !idx.has("index.json") {
-		idx.Close()
-		return nil, fmt.Errorf("reading OCI archive %s: %w: no oci-layout or index.json", p, ErrNotImage)
-	}
-	src, err := readOCI(archiveStore{idx}, refName, o)
+	src, err := readOCIArchive(idx, refName, o)
 	if err != nil {
 		idx.Close()
 		return nil, fmt.Errorf("reading OCI archive %s: %w", p, err)
 	}
 	src.closer = idx
 	return src, nil
+}
+
+// readOCIArchive reads the images of an indexed OCI archive.
+func readOCIArchive(idx *archiveIndex, refName string, o Options) (*Source, error) {
+	if !idx.has("oci-layout") || !idx.has("index.json") {
+		return nil, fmt.Errorf("%w: no oci-layout or index.json", ErrNotImage)
+	}
+	return readOCI(archiveStore{idx}, refName, o)
 }
 
 // readOCI reads index.json and every image it names (filtered by the

@@ -436,7 +436,7 @@ func imageKeys(images []*Image) []string {
 // transports are the image-source prefixes a reference may start with
 // (fetch's kinds): "oci-archive:app.tar" has no tag to remove.
 var transports = map[string]bool{"oci-archive": true, "oci": true, "docker-archive": true, "docker-daemon": true,
-	"docker": true, "podman": true, "containers-storage": true, "registry": true, "daemon": true}
+	"docker": true, "podman": true, "containers-storage": true, "registry": true, "daemon": true, "dir": true, "rootfs": true}
 
 var refDigest = regexp.MustCompile(`@[A-Za-z0-9_+.-]+:[0-9A-Fa-f]{32,}$`)
 var refTag = regexp.MustCompile(`:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
