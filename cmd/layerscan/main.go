@@ -16,7 +16,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go interrupt.ExitWhenStuck(ctx, os.Stderr, "layerscan")
-	stopProfile := profile.Start(os.Getenv("LAYERSCAN_CPUPROFILE"), os.Stderr)
+	stopProfile := profile.Start(os.Getenv("LAYERSCAN_CPUPROFILE"), os.Getenv("LAYERSCAN_MEMPROFILE"), os.Stderr)
 	code := run(ctx, os.Args[1:])
 	stopProfile()
 	stop()

@@ -189,6 +189,11 @@ func (b *bench) run(label string, args ...string) {
 	cmd := exec.Command(b.bin, args...)
 	cmd.Env = append(childEnv(), b.reg.Env()...)
 	cmd.Env = append(cmd.Env, "HOME="+b.home, "XDG_CONFIG_HOME="+filepath.Join(b.home, ".config"))
+	if d := os.Getenv("BENCH_PROFILE_DIR"); d != "" {
+		// What each run keeps in use at its end (go tool pprof).
+		name := strings.NewReplacer("/", "-", " ", "-").Replace(fmt.Sprintf("%d-%s", b.n, label))
+		cmd.Env = append(cmd.Env, "LAYERSCAN_MEMPROFILE="+filepath.Join(d, name+".heap"))
+	}
 	cmd.Dir = b.home
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	start := time.Now()
