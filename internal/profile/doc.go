@@ -1,4 +1,4 @@
 // Package profile writes a CPU profile of a whole run, and a heap profile
-// of what is in use at its end, when asked (the LAYERSCAN_CPUPROFILE and
+// of its peak, when asked (the LAYERSCAN_CPUPROFILE and
 // LAYERSCAN_MEMPROFILE variables; docs/benchmarks.md).
 package profile
