@@ -33,7 +33,9 @@
 # Environment: SIZES (default "1000 10000 100000"), RUNS (default "sweeps
 # shards": the first and second sweeps, the shards and their report; one of
 # the two words runs only those), TAGS_PER_REPO (default 50), LAYERSCAN (default bin/layerscan, built by make bench-sweep-scale),
-# GO (default go). Needs docker-registry and postgresql (make test-deps).
+# GO (default go), LOG (the file that gets the whole go test output; default
+# a new file in $TMPDIR, named on the first line). Needs docker-registry and
+# postgresql (make test-deps).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -47,5 +49,13 @@ fi
 export GOFLAGS=${GOFLAGS:--tags=gore2regex}
 export LAYERSCAN LAYERSCAN_BENCH_SWEEP_SCALE=1 LAYERSCAN_REQUIRE_TOOLS=1
 export SIZES=${SIZES:-1000 10000 100000} RUNS=${RUNS:-sweeps shards} TAGS_PER_REPO=${TAGS_PER_REPO:-50}
-"$GO" test -count=1 -timeout 0 -run '^TestBenchSweepScale$' -v ./internal/benchreg/ |
-	grep --line-buffered -E '^(\||bench-sweep-scale|--- |ok|FAIL|panic)|_test\.go:'
+LOG=${LOG:-$(mktemp "${TMPDIR:-/tmp}/bench-sweep-scale.XXXXXX.log")}
+echo "bench-sweep-scale: the whole go test output goes to $LOG"
+status=0
+"$GO" test -count=1 -timeout 0 -run '^TestBenchSweepScale$' -v ./internal/benchreg/ 2>&1 | tee "$LOG" |
+	grep --line-buffered -E '^(\||bench-sweep-scale|--- |ok|FAIL|panic)|_test\.go:' || status=$?
+if [ "$status" -ne 0 ]; then
+	echo "bench-sweep-scale: failed; the last lines of $LOG:" >&2
+	tail -n 20 "$LOG" >&2
+fi
+exit "$status"
