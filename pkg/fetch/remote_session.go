@@ -25,8 +25,8 @@ import (
 // one transport chain (Options.Transport, --timeout and the download
 // deadlines, --max-metadata-size, Retry-After, --registry-qps, the byte
 // counters), one set of credentials, one authenticated transport per
-// repository (the last few hundred kept, so the registry is pinged once
-// per repository, not per request), retries of statuses and of broken
+// repository (the last few hundred kept), the registry pinged once per
+// session, not per repository, retries of statuses and of broken
 // bodies, a cache of config blobs by digest, and the platform choice of
 // Options.Platform. Every bound of Options applies to every read.
 //
@@ -35,6 +35,10 @@ type Remote struct {
 	reg  name.Registry
 	o    Options
 	base http.RoundTripper
+	// authBase is what every authenticated transport is made over: base with
+	// go-containerregistry's retries and user agent, and the registry's
+	// ping answered once per session.
+	authBase http.RoundTripper
 
 	bytes      atomic.Int64
 	layerBytes atomic.Int64
@@ -71,6 +75,11 @@ func newRemote(registry string, o Options) (*Remote, error) {
 		configs: lru.New[string, []byte](sessionConfigBytes, func(b []byte) int64 { return int64(len(b)) }),
 	}
 	r.base = r.politeTransport()
+	rt := transport.NewRetry(r.base,
+		transport.WithRetryBackoff(transport.Backoff{Duration: 500 * time.Millisecond, Factor: 3, Jitter: 0.1, Steps: 4}),
+		transport.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout))
+	r.authBase = transport.NewUserAgent(&pingMemo{base: rt, host: reg.RegistryStr()}, o.UserAgent)
 	return r, nil
 }
 
@@ -129,8 +138,9 @@ func (r *Remote) authenticator(ctx context.Context) (authn.Authenticator, error)
 }
 
 // transport is the authenticated transport of one scope (a repository's
-// pull scope, or the catalog's), made once: the registry is pinged and a
-// token fetched when it wants one. Statuses worth it are retried with
+// pull scope, or the catalog's), made once (the last few hundred kept): a
+// token is fetched when the registry wants one, and its ping is answered
+// from the session's first (pingMemo). Statuses worth it are retried with
 // backoff under it.
 func (r *Remote) transport(ctx context.Context, scope string) (http.RoundTripper, error) {
 	if tr, ok := r.scopes.Get(scope); ok {
@@ -140,12 +150,7 @@ func (r *Remote) transport(ctx context.Context, scope string) (http.RoundTripper
 	if err != nil {
 		return nil, err
 	}
-	rt := transport.NewRetry(r.base,
-		transport.WithRetryBackoff(transport.Backoff{Duration: 500 * time.Millisecond, Factor: 3, Jitter: 0.1, Steps: 4}),
-		transport.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
-			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout))
-	rt = transport.NewUserAgent(rt, r.o.UserAgent)
-	tr, err := transport.NewWithContext(ctx, r.reg, auth, rt, []string{scope})
+	tr, err := transport.NewWithContext(ctx, r.reg, auth, r.authBase, []string{scope})
 	if err != nil {
 		return nil, err
 	}

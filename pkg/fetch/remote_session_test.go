@@ -3,6 +3,7 @@ package fetch_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -19,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/layerscan/layerscan/pkg/fetch"
 )
@@ -60,7 +64,7 @@ func (l *requestLog) get(k string) int {
 // One session for a whole registry: the catalog and tags listed, a tag
 // resolved with one HEAD, images of an index chosen as Open chooses them
 // (attestation manifests skipped), a config shared by two tags read once,
-// the registry pinged once per repository, and the bounds of the options
+// the registry pinged once for the session, and the bounds of the options
 // applied to every read.
 func TestRemoteSession(t *testing.T) {
 	reqs := &requestLog{n: map[string]int{}}
@@ -114,8 +118,8 @@ func TestRemoteSession(t *testing.T) {
 	if n := reqs.get("GET blob"); n != 1 {
 		t.Errorf("the config shared by two tags was read %d times, want once", n)
 	}
-	if n := reqs.get("GET ping"); n > 2 {
-		t.Errorf("%d pings for the catalog and one repository, want one each", n)
+	if n := reqs.get("GET ping"); n != 1 {
+		t.Errorf("%d pings for the catalog and one repository, want one", n)
 	}
 	res, err := r.Resolve(ctx, "multi/app", "1")
 	if err != nil {
@@ -163,5 +167,103 @@ func TestRemoteSession(t *testing.T) {
 	}
 	if _, err := b.Resolve(ctx, "team/app", "nope"); !errors.Is(err, fetch.ErrNotFound) {
 		t.Errorf("missing tag: %v, want ErrNotFound", err)
+	}
+}
+
+// A session pings the registry once, however many repositories it reads
+// (more than the transports it keeps) and whether the registry asks for
+// basic auth or for bearer tokens: a re-sweep costs a HEAD per tag, not a
+// ping per repository too. Bearer tokens are still asked per repository
+// (each is scoped to one).
+func TestRemotePingsOncePerSession(t *testing.T) {
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	open := httptest.NewServer(reg) // to fill it
+	defer open.Close()
+	img, _ := random.Image(256, 1)
+	const repos = 300 // more than the session keeps transports for
+	for i := range repos {
+		ref, _ := name.ParseReference(fmt.Sprintf("%s/r%03d/app:1", strings.TrimPrefix(open.URL, "http://"), i), name.Insecure)
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, scheme := range []string{"Basic", "Bearer"} {
+		t.Run(scheme, func(t *testing.T) {
+			reqs := &requestLog{n: map[string]int{}}
+			var tokens, unauthorized atomic.Int64
+			var srv *httptest.Server
+			srv = httptest.NewServer(reqs.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/token" {
+					if u, p, ok := r.BasicAuth(); !ok || u != "sweeper" || p != "pw" {
+						w.WriteHeader(http.StatusUnauthorized)
+						return
+					}
+					tokens.Add(1)
+					fmt.Fprintf(w, `{"token":"tok-%s"}`, r.URL.Query().Get("scope"))
+					return
+				}
+				authorized := false
+				if scheme == "Basic" {
+					u, p, ok := r.BasicAuth()
+					authorized = ok && u == "sweeper" && p == "pw"
+				} else {
+					authorized = strings.HasPrefix(r.Header.Get("Authorization"), "Bearer tok-repository:")
+				}
+				if !authorized {
+					unauthorized.Add(1)
+					if scheme == "Basic" {
+						w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+					} else {
+						w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="%s/token",service="test"`, srv.URL))
+					}
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				reg.ServeHTTP(w, r)
+			})))
+			defer srv.Close()
+			r, err := fetch.NewRemote(strings.TrimPrefix(srv.URL, "http://"), fetch.WithBasicAuth("sweeper", "pw"), fetch.WithInsecure(true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := img.Digest()
+			var g errgroup.Group
+			g.SetLimit(8)
+			for round := range 2 {
+				for i := range repos {
+					g.Go(func() error {
+						d, err := r.Head(context.Background(), fmt.Sprintf("r%03d/app", i), "1")
+						if err == nil && d.Digest != want {
+							err = fmt.Errorf("round %d r%03d: digest %s", round, i, d.Digest)
+						}
+						return err
+					})
+				}
+				if err := g.Wait(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := reqs.get("GET ping"); n != 1 {
+				t.Errorf("%d pings for %d repositories read twice, want 1", n, repos)
+			}
+			if n := reqs.get("HEAD manifest"); n != 2*repos {
+				t.Errorf("%d HEADs, want %d", n, 2*repos)
+			}
+			switch scheme {
+			case "Basic":
+				if tokens.Load() != 0 || unauthorized.Load() != 1 {
+					t.Errorf("basic: %d tokens, %d unauthorized answers (want 0 and the ping's 1)", tokens.Load(), unauthorized.Load())
+				}
+			case "Bearer":
+				// A token per repository for each transport made: the first
+				// 300, and again for those evicted from the session's 256.
+				if n := tokens.Load(); n < repos || n > 2*repos {
+					t.Errorf("bearer: %d tokens for %d repositories", n, repos)
+				}
+				if unauthorized.Load() != 1 {
+					t.Errorf("bearer: %d unauthorized answers, want the ping's 1", unauthorized.Load())
+				}
+			}
+		})
 	}
 }

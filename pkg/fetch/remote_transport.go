@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -72,4 +73,62 @@ func (c *countingBody) Read(p []byte) (int, error) {
 	k, err := c.ReadCloser.Read(p)
 	c.n.Add(int64(k))
 	return k, err
+}
+
+// pingMemo answers the registry's ping (GET /v2/, go-containerregistry's
+// first step for every authenticated transport it makes) from the first
+// answer of the session: a sweep makes one transport per repository and
+// would otherwise ping the registry once per repository (and again when
+// the session's transports are evicted). Only the answers a ping reads
+// are kept, 200 and 401 with their challenge; an error or any other
+// status is not, so the next ping asks again. Other requests pass through.
+type pingMemo struct {
+	base http.RoundTripper
+	host string
+
+	mu    sync.Mutex
+	slots map[string]*pingSlot // by scheme: https, and http for a registry reached without TLS
+}
+
+// pingSlot is the answer for one scheme; its lock is held across the
+// first ping, so concurrent ones wait for it instead of asking too.
+type pingSlot struct {
+	mu     sync.Mutex
+	ok     bool
+	status int
+	header http.Header
+}
+
+func (t *pingMemo) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet || req.URL.Path != "/v2/" || req.URL.Host != t.host {
+		return t.base.RoundTrip(req)
+	}
+	t.mu.Lock()
+	if t.slots == nil {
+		t.slots = map[string]*pingSlot{}
+	}
+	s := t.slots[req.URL.Scheme]
+	if s == nil {
+		s = &pingSlot{}
+		t.slots[req.URL.Scheme] = s
+	}
+	t.mu.Unlock()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ok {
+		return &http.Response{Status: http.StatusText(s.status), StatusCode: s.status, Header: s.header.Clone(),
+			Body: http.NoBody, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Request: req}, nil
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || (resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized) {
+		return resp, err
+	}
+	s.ok, s.status, s.header = true, resp.StatusCode, http.Header{}
+	for _, k := range []string{"WWW-Authenticate", "Docker-Distribution-Api-Version"} {
+		for _, v := range resp.Header.Values(k) {
+			s.header.Add(k, v)
+		}
+	}
+	return resp, nil
 }
