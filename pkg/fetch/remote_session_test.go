@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -24,42 +23,9 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/layerscan/layerscan/internal/testenv"
 	"github.com/layerscan/layerscan/pkg/fetch"
 )
-
-// requestLog counts the requests a registry answers, by method and kind.
-type requestLog struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (l *requestLog) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		kind := "other"
-		switch {
-		case strings.Contains(r.URL.Path, "/manifests/"):
-			kind = "manifest"
-		case strings.Contains(r.URL.Path, "/blobs/"):
-			kind = "blob"
-		case strings.HasSuffix(r.URL.Path, "/tags/list"):
-			kind = "tags"
-		case r.URL.Path == "/v2/_catalog":
-			kind = "catalog"
-		case r.URL.Path == "/v2/":
-			kind = "ping"
-		}
-		l.mu.Lock()
-		l.n[r.Method+" "+kind]++
-		l.mu.Unlock()
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (l *requestLog) get(k string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.n[k]
-}
 
 // One session for a whole registry: the catalog and tags listed, a tag
 // resolved with one HEAD, images of an index chosen as Open chooses them
@@ -67,8 +33,8 @@ func (l *requestLog) get(k string) int {
 // the registry pinged once for the session, and the bounds of the options
 // applied to every read.
 func TestRemoteSession(t *testing.T) {
-	reqs := &requestLog{n: map[string]int{}}
-	srv := httptest.NewServer(reqs.wrap(registry.New(registry.Logger(log.New(io.Discard, "", 0)))))
+	reqs := &testenv.Requests{}
+	srv := httptest.NewServer(reqs.Wrap(registry.New(registry.Logger(log.New(io.Discard, "", 0)))))
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
 	img, _ := random.Image(512, 3)
@@ -94,7 +60,7 @@ func TestRemoteSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reqs.n = map[string]int{}
+	reqs.Reset()
 	repos, err := r.Catalog(ctx) // (this registry does not paginate: cmd/layerscan's sweep tests do)
 	sort.Strings(repos)
 	if err != nil || strings.Join(repos, " ") != "multi/app other/app team/app" {
@@ -106,8 +72,8 @@ func TestRemoteSession(t *testing.T) {
 	}
 	d, _ := img.Digest()
 	desc, err := r.Head(ctx, "team/app", "1")
-	if err != nil || desc.Digest != d || reqs.get("HEAD manifest") != 1 || reqs.get("GET manifest") != 0 {
-		t.Fatalf("Head: %v %v, requests %v", desc, err, reqs.n)
+	if err != nil || desc.Digest != d || reqs.Get("HEAD manifest") != 1 || reqs.Get("GET manifest") != 0 {
+		t.Fatalf("Head: %v %v, requests %v", desc, err, reqs)
 	}
 	for _, tag := range []string{"1", "2"} {
 		res, err := r.Resolve(ctx, "team/app", tag)
@@ -115,10 +81,10 @@ func TestRemoteSession(t *testing.T) {
 			t.Fatalf("Resolve %s: %+v %v", tag, res, err)
 		}
 	}
-	if n := reqs.get("GET blob"); n != 1 {
+	if n := reqs.Get("GET blob"); n != 1 {
 		t.Errorf("the config shared by two tags was read %d times, want once", n)
 	}
-	if n := reqs.get("GET ping"); n != 1 {
+	if n := reqs.Get("GET ping"); n != 1 {
 		t.Errorf("%d pings for the catalog and one repository, want one", n)
 	}
 	res, err := r.Resolve(ctx, "multi/app", "1")
@@ -189,10 +155,10 @@ func TestRemotePingsOncePerSession(t *testing.T) {
 	}
 	for _, scheme := range []string{"Basic", "Bearer"} {
 		t.Run(scheme, func(t *testing.T) {
-			reqs := &requestLog{n: map[string]int{}}
+			reqs := &testenv.Requests{}
 			var tokens, unauthorized atomic.Int64
 			var srv *httptest.Server
-			srv = httptest.NewServer(reqs.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv = httptest.NewServer(reqs.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path == "/token" {
 					if u, p, ok := r.BasicAuth(); !ok || u != "sweeper" || p != "pw" {
 						w.WriteHeader(http.StatusUnauthorized)
@@ -243,10 +209,10 @@ func TestRemotePingsOncePerSession(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if n := reqs.get("GET ping"); n != 1 {
+			if n := reqs.Get("GET ping"); n != 1 {
 				t.Errorf("%d pings for %d repositories read twice, want 1", n, repos)
 			}
-			if n := reqs.get("HEAD manifest"); n != 2*repos {
+			if n := reqs.Get("HEAD manifest"); n != 2*repos {
 				t.Errorf("%d HEADs, want %d", n, 2*repos)
 			}
 			switch scheme {
