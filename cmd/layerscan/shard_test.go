@@ -78,19 +78,6 @@ func (f *sweepFixture) runShards(t *testing.T, dsn, run string, n int, shards []
 	return out
 }
 
-func newPGDatabase(t *testing.T, dsn, name string) string {
-	t.Helper()
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
-		t.Fatal(err)
-	}
-	return strings.Replace(dsn, "/layerscan?", "/"+name+"?", 1)
-}
-
 func pgCount(t *testing.T, dsn, query string) int {
 	t.Helper()
 	db, err := sql.Open("pgx", dsn)
@@ -213,7 +200,7 @@ func TestSweepShardsPostgres(t *testing.T) {
 	}
 
 	t.Run("four at once", func(t *testing.T) {
-		dsn := newPGDatabase(t, pg, "once")
+		dsn := testenv.NewPostgresDatabase(t, pg, "once")
 		runs := f.runShards(t, dsn, "night-1", n, []int{0, 1, 2, 3}, -1)
 		for _, sr := range runs {
 			if sr.res.code != 0 {
@@ -229,7 +216,7 @@ func TestSweepShardsPostgres(t *testing.T) {
 	})
 
 	t.Run("a shard killed and run again", func(t *testing.T) {
-		dsn := newPGDatabase(t, pg, "killed")
+		dsn := testenv.NewPostgresDatabase(t, pg, "killed")
 		const victim = 2
 		runs := f.runShards(t, dsn, "night-2", n, []int{0, 1, 2, 3}, victim)
 		for _, sr := range runs {
@@ -268,7 +255,7 @@ func TestBenchShards(t *testing.T) {
 	fmt.Printf("bench-shards: fixture %d images, %d unique layers, %d KB per own layer, in %s; %d CPUs\n",
 		len(f.images), len(f.layers), benchLayerKB(), time.Since(start).Round(time.Millisecond), runtime.NumCPU())
 	for _, n := range []int{1, 2, 4} {
-		dsn := newPGDatabase(t, pg, fmt.Sprintf("bench%d", n))
+		dsn := testenv.NewPostgresDatabase(t, pg, fmt.Sprintf("bench%d", n))
 		shards := make([]int, n)
 		for i := range shards {
 			shards[i] = i

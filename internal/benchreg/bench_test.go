@@ -6,11 +6,9 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,8 +20,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 
 	"github.com/layerscan/layerscan/internal/testenv"
 )
@@ -88,8 +84,8 @@ func benchSize(t *testing.T, bin, pg string, n, tagsPerRepo int, runs map[string
 		n, len(g.Repos), n+len(g.BaseLayers), mib(g.Bytes), time.Since(t0).Round(100*time.Millisecond))
 
 	b := &bench{t: t, bin: bin, reg: reg, g: g, n: n, home: t.TempDir()}
-	full := newDatabase(t, pg, fmt.Sprintf("full_%d", n))
-	sharded := newDatabase(t, pg, fmt.Sprintf("shards_%d", n))
+	full := testenv.NewPostgresDatabase(t, pg, fmt.Sprintf("full_%d", n))
+	sharded := testenv.NewPostgresDatabase(t, pg, fmt.Sprintf("shards_%d", n))
 	report := filepath.Join(b.home, "report.json")
 	if runs["sweeps"] {
 		b.run("first sweep", "sweep", reg.Host, "--db", full, "-q", "-f", "json", "-o", report)
@@ -143,26 +139,6 @@ func (b *bench) checkReport(label, path string) {
 		t.Errorf("%s: the report has %d images, %d with errors; want %d, none", label, len(rep.Images), bad, b.n)
 	}
 	os.Remove(path)
-}
-
-// newDatabase creates the database name on the server of dsn and returns
-// its URL.
-func newDatabase(t *testing.T, dsn, name string) string {
-	t.Helper()
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
-		t.Fatalf("creating database %s: %v", name, err)
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 type bench struct {

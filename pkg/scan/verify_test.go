@@ -1,42 +1,22 @@
 package scan_test
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/layerscan/layerscan/internal/fakeapi"
 	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/scan"
 	"github.com/layerscan/layerscan/pkg/store/sqlite"
-	"github.com/layerscan/layerscan/pkg/verify"
 )
 
 // TestVerdictsOncePerSecretAndTTL: a secret is tried once per process,
 // whatever the number of images; a stored verdict is used until it is
 // older than the TTL, then the secret is tried again.
 func TestVerdictsOncePerSecretAndTTL(t *testing.T) {
-	var tries atomic.Int64
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/user" {
-			tries.Add(1)
-			if r.Header.Get("Authorization") == "Bearer "+testimage.SecretGitHub {
-				w.Write([]byte(`{"login":"octo-test"}`))
-				return
-			}
-		}
-		w.WriteHeader(http.StatusUnauthorized)
-	}))
-	defer api.Close()
-	endpoints := map[string]string{}
-	for _, k := range []string{verify.KindGitHub, verify.KindGitLab, verify.KindSlack, verify.KindStripe, verify.KindSendGrid, verify.KindNPM} {
-		endpoints[k] = api.URL
-	}
-	v := verify.New(verify.Options{AllowHosts: []string{"127.0.0.1"}, Endpoints: endpoints, PerHostRate: 1000})
-	defer v.Close()
+	v, tries := fakeapi.GitHub(t, "octo-test")
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/layerscan/layerscan/internal/testenv"
 	"github.com/layerscan/layerscan/pkg/store"
 	"github.com/layerscan/layerscan/pkg/store/postgres"
 	"github.com/layerscan/layerscan/pkg/store/sqlite"
@@ -59,16 +60,7 @@ func backends() []backend {
 				if pgDSN == "" {
 					t.Skip("no PostgreSQL")
 				}
-				name := fmt.Sprintf("t%d", pgN.Add(1))
-				db, err := postgres.OpenDB(t.Context(), pgDSN)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer db.Close()
-				if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
-					t.Fatal(err)
-				}
-				return strings.Replace(pgDSN, "/layerscan?", "/"+name+"?", 1)
+				return testenv.NewPostgresDatabase(t, pgDSN, fmt.Sprintf("t%d", pgN.Add(1)))
 			},
 			rawDB: func(t *testing.T, dsn string) *sql.DB {
 				db, err := postgres.OpenDB(t.Context(), dsn)

@@ -25,7 +25,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -208,19 +207,7 @@ func TestSweepRefusesAnotherKey(t *testing.T) {
 // TestStoreHoldsNoUnkeyedHash: nothing a sweep stores is the old unsalted
 // fingerprint of a secret it found, nor a plain hash of it.
 func TestStoreHoldsNoUnkeyedHash(t *testing.T) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
-	idx, err := layout.ImageIndexFromPath("../../testdata/images/lifecycle")
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, _ := idx.IndexManifest()
-	img, _ := idx.Image(im.Manifests[0].Digest)
-	ref, _ := name.ParseReference(host+"/app:1", name.Insecure)
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+	host := lifecycleRegistry(t, "app:1")
 	dbPath := filepath.Join(t.TempDir(), "s.db")
 	st, err := sqlite.Open(context.Background(), dbPath)
 	if err != nil {

@@ -1,7 +1,16 @@
 package sweep
 
 import (
+	"io"
+	"log"
+	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/store"
@@ -46,4 +55,36 @@ func sweptImages(t *testing.T, st store.Store, res *Result) []*report.Image {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// lifecycleRegistry starts an in-memory registry holding the sample
+// image of testdata/images/lifecycle under each of refs ("app:1"), and
+// returns its host.
+func lifecycleRegistry(t *testing.T, refs ...string) string {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	idx, err := layout.ImageIndexFromPath("../../testdata/images/lifecycle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := idx.Image(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range refs {
+		ref, err := name.ParseReference(host+"/"+r, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return host
 }

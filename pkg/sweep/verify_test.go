@@ -2,24 +2,13 @@ package sweep
 
 import (
 	"context"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync/atomic"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
+	"github.com/layerscan/layerscan/internal/fakeapi"
 	"github.com/layerscan/layerscan/internal/testimage"
 	"github.com/layerscan/layerscan/pkg/fingerprint"
 	"github.com/layerscan/layerscan/pkg/report"
 	"github.com/layerscan/layerscan/pkg/scan"
-	"github.com/layerscan/layerscan/pkg/verify"
 )
 
 // TestSweepVerifiesOncePerSecret: a --verify sweep tries each secret once,
@@ -27,40 +16,9 @@ import (
 // verdict is kept in the store, so the next sweep (whose layers come from
 // the store, without plaintext) reports it without trying again.
 func TestSweepVerifiesOncePerSecret(t *testing.T) {
-	var tries atomic.Int64
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/user" {
-			tries.Add(1)
-			if r.Header.Get("Authorization") == "Bearer "+testimage.SecretGitHub {
-				w.Write([]byte(`{"login":"octo-sweep"}`))
-				return
-			}
-		}
-		w.WriteHeader(http.StatusUnauthorized)
-	}))
-	defer api.Close()
-	endpoints := map[string]string{}
-	for _, k := range []string{verify.KindGitHub, verify.KindGitLab, verify.KindSlack, verify.KindStripe, verify.KindSendGrid, verify.KindNPM} {
-		endpoints[k] = api.URL
-	}
-	v := verify.New(verify.Options{AllowHosts: []string{"127.0.0.1"}, Endpoints: endpoints, PerHostRate: 1000})
-	defer v.Close()
+	v, tries := fakeapi.GitHub(t, "octo-sweep")
 
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
-	idx, err := layout.ImageIndexFromPath("../../testdata/images/lifecycle")
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, _ := idx.IndexManifest()
-	img, _ := idx.Image(im.Manifests[0].Digest)
-	for _, r := range []string{"/app:1", "/app:2", "/other:1"} {
-		ref, _ := name.ParseReference(host+r, name.Insecure)
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatal(err)
-		}
-	}
+	host := lifecycleRegistry(t, "app:1", "app:2", "other:1")
 	o := sweepOpts(t, host)
 	key, _ := fingerprint.ParseKey("sweep verify test key")
 	verdictOf := func() (report.Verdict, int) {
