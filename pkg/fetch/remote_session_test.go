@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -158,7 +159,7 @@ func TestRemotePingsOncePerSession(t *testing.T) {
 			reqs := &testenv.Requests{}
 			var tokens, unauthorized atomic.Int64
 			var srv *httptest.Server
-			srv = httptest.NewServer(reqs.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv = httptest.NewUnstartedServer(reqs.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path == "/token" {
 					if u, p, ok := r.BasicAuth(); !ok || u != "sweeper" || p != "pw" {
 						w.WriteHeader(http.StatusUnauthorized)
@@ -187,6 +188,15 @@ func TestRemotePingsOncePerSession(t *testing.T) {
 				}
 				reg.ServeHTTP(w, r)
 			})))
+			// Each connection counted: the ping tries https first (this
+			// server is plain http), which fails on a connection of its own.
+			var conns atomic.Int64
+			srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+				if st == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			srv.Start()
 			defer srv.Close()
 			r, err := fetch.NewRemote(strings.TrimPrefix(srv.URL, "http://"), fetch.WithBasicAuth("sweeper", "pw"), fetch.WithInsecure(true))
 			if err != nil {
@@ -211,6 +221,9 @@ func TestRemotePingsOncePerSession(t *testing.T) {
 			}
 			if n := reqs.Get("GET ping"); n != 1 {
 				t.Errorf("%d pings for %d repositories read twice, want 1", n, repos)
+			}
+			if n := conns.Load(); n > 20 {
+				t.Errorf("%d connections for 8 readers at a time: the failing https ping is tried again for every repository", n)
 			}
 			if n := reqs.Get("HEAD manifest"); n != 2*repos {
 				t.Errorf("%d HEADs, want %d", n, 2*repos)

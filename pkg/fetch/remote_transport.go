@@ -81,7 +81,11 @@ func (c *countingBody) Read(p []byte) (int, error) {
 // would otherwise ping the registry once per repository (and again when
 // the session's transports are evicted). Only the answers a ping reads
 // are kept, 200 and 401 with their challenge; an error or any other
-// status is not, so the next ping asks again. Other requests pass through.
+// status is not, so the next ping asks again — but for a scheme that
+// failed while the other one answered (https to a registry served over
+// plain http, --insecure): its error is given again at once, as the
+// ping then goes on with the scheme that answers. Other requests pass
+// through.
 type pingMemo struct {
 	base http.RoundTripper
 	host string
@@ -90,13 +94,14 @@ type pingMemo struct {
 	slots map[string]*pingSlot // by scheme: https, and http for a registry reached without TLS
 }
 
-// pingSlot is the answer for one scheme; its lock is held across the
-// first ping, so concurrent ones wait for it instead of asking too.
+// pingSlot is what one scheme answered; its lock is held across a ping,
+// so concurrent ones wait for it instead of asking too.
 type pingSlot struct {
 	mu     sync.Mutex
-	ok     bool
+	ok     atomic.Bool // status and header hold the answer
 	status int
 	header http.Header
+	failed error // the last ping of this scheme failed so
 }
 
 func (t *pingMemo) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -112,23 +117,35 @@ func (t *pingMemo) RoundTrip(req *http.Request) (*http.Response, error) {
 		s = &pingSlot{}
 		t.slots[req.URL.Scheme] = s
 	}
+	answered := false
+	for scheme, o := range t.slots {
+		answered = answered || scheme != req.URL.Scheme && o.ok.Load()
+	}
 	t.mu.Unlock()
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ok {
+	if s.ok.Load() {
 		return &http.Response{Status: http.StatusText(s.status), StatusCode: s.status, Header: s.header.Clone(),
 			Body: http.NoBody, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Request: req}, nil
 	}
-	resp, err := t.base.RoundTrip(req)
-	if err != nil || (resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized) {
-		return resp, err
+	if s.failed != nil && answered {
+		return nil, s.failed
 	}
-	s.ok, s.status, s.header = true, resp.StatusCode, http.Header{}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		s.failed = err
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized {
+		return resp, nil
+	}
+	s.status, s.header = resp.StatusCode, http.Header{}
 	for _, k := range []string{"WWW-Authenticate", "Docker-Distribution-Api-Version"} {
 		for _, v := range resp.Header.Values(k) {
 			s.header.Add(k, v)
 		}
 	}
+	s.ok.Store(true)
 	return resp, nil
 }
