@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,7 +134,7 @@ func TestStdinSource(t *testing.T) {
 		if len(want) == 0 {
 			t.Fatalf("%s: no findings", file)
 		}
-		if got := keysOf(scanStdin(t, p)); !equalKeys(got, want) {
+		if got := keysOf(scanStdin(t, p)); !slices.Equal(got, want) {
 			t.Errorf("%s on stdin:\n got %+v\nwant %+v", file, got, want)
 		}
 	}
@@ -151,18 +152,6 @@ func TestStdinSource(t *testing.T) {
 	}
 }
 
-func equalKeys(a, b []findingKey) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // TestStorageSource: buildah's own vfs store, read from disk by name,
 // short name and ID prefix, gives the findings of the image's docker
 // archive; a name not there, or no store, is exit 2 naming the problem.
@@ -171,14 +160,14 @@ func TestStorageSource(t *testing.T) {
 	store := filepath.Join(dir, "storage")
 	want := keysOf(scanJSON(t, nil, filepath.Join(dir, "copy-then-rm.docker.tar")))
 	rep := scanJSON(t, nil, "containers-storage:["+store+"]layerscan-test/copy-then-rm")
-	if got := keysOf(rep); !equalKeys(got, want) {
+	if got := keysOf(rep); !slices.Equal(got, want) {
 		t.Errorf("containers-storage:\n got %+v\nwant %+v", got, want)
 	}
 	id := strings.TrimPrefix(rep.Images[0].ConfigDigest, "sha256:")
 	if rep.Images[0].Ref != "localhost/layerscan-test/copy-then-rm:latest" || len(id) != 64 {
 		t.Errorf("ref %q, config digest %q", rep.Images[0].Ref, rep.Images[0].ConfigDigest)
 	}
-	if got := keysOf(scanJSON(t, nil, "containers-storage:[vfs@"+store+"+/run/x]"+id[:12])); !equalKeys(got, want) {
+	if got := keysOf(scanJSON(t, nil, "containers-storage:[vfs@"+store+"+/run/x]"+id[:12])); !slices.Equal(got, want) {
 		t.Errorf("by ID prefix: %+v", got)
 	}
 	// podman's overlay store: the layer directories hold the layer's own
@@ -192,7 +181,7 @@ func TestStorageSource(t *testing.T) {
 		t.Fatalf("podman load (overlay): %v\n%s", err, out)
 	default:
 		wantOv := keysOf(scanJSON(t, nil, filepath.Join(dir, "whiteout-dir.docker.tar")))
-		if got := keysOf(scanJSON(t, nil, "containers-storage:[overlay@"+ov.Root+"]whiteout-dir")); len(wantOv) == 0 || !equalKeys(got, wantOv) {
+		if got := keysOf(scanJSON(t, nil, "containers-storage:[overlay@"+ov.Root+"]whiteout-dir")); len(wantOv) == 0 || !slices.Equal(got, wantOv) {
 			t.Errorf("overlay store:\n got %+v\nwant %+v", got, wantOv)
 		}
 	}
@@ -224,7 +213,7 @@ func TestDaemonSource(t *testing.T) {
 		"docker-daemon:localhost/layerscan-test/hardlink:latest": "hardlink",
 		"podman:localhost/layerscan-test/hardlink":               "hardlink",
 	} {
-		if got := keysOf(scanJSON(t, pm.Env(), ref)); !equalKeys(got, want[name]) {
+		if got := keysOf(scanJSON(t, pm.Env(), ref)); !slices.Equal(got, want[name]) {
 			t.Errorf("%s:\n got %+v\nwant %+v", ref, got, want[name])
 		}
 	}
@@ -245,7 +234,7 @@ func TestDaemonSource(t *testing.T) {
 		"docker-archive:" + multi + ":@0":                                       "copy-then-rm",
 		"docker-archive:" + multi + ":@1":                                       "hardlink",
 	} {
-		if got := keysOf(scanJSON(t, nil, ref)); !equalKeys(got, want[name]) {
+		if got := keysOf(scanJSON(t, nil, ref)); !slices.Equal(got, want[name]) {
 			t.Errorf("%s:\n got %+v\nwant %+v", ref, got, want[name])
 		}
 	}

@@ -73,20 +73,7 @@ func (d daemon) start(port int) (stop func(), err error) {
 		logf.Close()
 		close(exited)
 	}()
-	stop = func() {
-		select {
-		case <-exited:
-			return
-		default:
-		}
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
+	stop = func() { terminate(cmd, exited) }
 	ctx, cancel := context.WithTimeout(context.Background(), d.timeout)
 	defer cancel()
 	go func() {
@@ -146,4 +133,22 @@ func firstExisting(paths ...string) string {
 		}
 	}
 	return ""
+}
+
+// terminate stops a process started by a test, unless it has exited
+// already (exited is closed once its Wait returned): SIGTERM, then
+// SIGKILL after 10 seconds.
+func terminate(cmd *exec.Cmd, exited <-chan struct{}) {
+	select {
+	case <-exited:
+		return
+	default:
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
 }

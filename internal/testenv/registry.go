@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -267,20 +266,7 @@ func (r *Registry) start(bin, dir string) (stop func(), err error) {
 		logf.Close()
 		close(exited)
 	}()
-	stop = func() {
-		select {
-		case <-exited:
-			return
-		default:
-		}
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
+	stop = func() { terminate(cmd, exited) }
 
 	client := &http.Client{
 		Timeout:   2 * time.Second,

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -156,18 +157,6 @@ func layerDigests(t *testing.T, img v1.Image) (digests, diffIDs []v1.Hash) {
 	return digests, diffIDs
 }
 
-func equalHashes(a, b []v1.Hash) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // pull reads ref from the registry with the given options and fully reads
 // every layer blob, checking its sha256 against its digest.
 func pull(t *testing.T, r *Registry, ref string, opts ...remote.Option) (v1.Image, error) {
@@ -263,10 +252,10 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("manifest digest = %s, want %s (skopeo rewrote the manifest)", gotDigest, wantDigest)
 		}
 		gotLayers, gotDiffIDs := layerDigests(t, got)
-		if !equalHashes(gotLayers, wantLayers) {
+		if !slices.Equal(gotLayers, wantLayers) {
 			t.Errorf("layer digests = %v, want %v", gotLayers, wantLayers)
 		}
-		if !equalHashes(gotDiffIDs, wantDiffIDs) {
+		if !slices.Equal(gotDiffIDs, wantDiffIDs) {
 			t.Errorf("diff IDs = %v, want %v", gotDiffIDs, wantDiffIDs)
 		}
 	})
@@ -295,7 +284,7 @@ func TestRegistry(t *testing.T) {
 		// that every pushed blob matches its digest.
 		_, wantDiffIDs := layerDigests(t, img)
 		_, gotDiffIDs := layerDigests(t, got)
-		if !equalHashes(gotDiffIDs, wantDiffIDs) {
+		if !slices.Equal(gotDiffIDs, wantDiffIDs) {
 			t.Errorf("diff IDs = %v, want %v", gotDiffIDs, wantDiffIDs)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/layerscan/layerscan/internal/ctxio"
 	"github.com/layerscan/layerscan/pkg/fetch"
 	"github.com/layerscan/layerscan/pkg/outfile"
 	"github.com/layerscan/layerscan/pkg/walk"
@@ -144,7 +145,7 @@ func find(ctx context.Context, layer fetch.Layer, opts Options, match func(int, 
 		if e.Kind != walk.Regular {
 			return i, e, nil
 		}
-		n, err := io.CopyN(w, ctxReader{ctx, tr}, hdr.Size)
+		n, err := io.CopyN(w, ctxio.Reader(ctx, tr), hdr.Size)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
@@ -153,18 +154,6 @@ func find(ctx context.Context, layer fetch.Layer, opts Options, match func(int, 
 		}
 		return i, e, nil
 	}
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // ExtractFile is Extract into the file dest, created 0600 and never

@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/layerscan/layerscan/internal/ctxio"
 )
 
 // DefaultMaxStreamSize bounds a spooled stream; it is walk's default
@@ -30,19 +32,6 @@ func WithStdin(r io.Reader) Option { return func(o *Options) { o.Stdin = r } }
 // WithEnv sets how environment variables are looked up (DOCKER_HOST,
 // CONTAINER_HOST, XDG_RUNTIME_DIR, HOME).
 func WithEnv(getenv func(string) string) Option { return func(o *Options) { o.Env = getenv } }
-
-// ctxReader stops a copy once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
 
 // spool copies a stream into an unlinked temporary file (mode 0600, in
 // $TMPDIR) and returns it rewound: archives need random access, and a
@@ -68,7 +57,7 @@ func spool(ctx context.Context, r io.Reader, limit int64, what string) (*os.File
 		f.Close()
 		return nil, fmt.Errorf("spooling %s: %w", what, err)
 	}
-	n, err := io.Copy(f, io.LimitReader(ctxReader{ctx, src}, limit+1))
+	n, err := io.Copy(f, io.LimitReader(ctxio.Reader(ctx, src), limit+1))
 	if err == nil && n > limit {
 		err = fmt.Errorf("%w: %s is more than %d bytes (--max-image-size)", ErrTooLarge, what, limit)
 	}

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/bzip2"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/therootcompany/xz"
+
+	"github.com/layerscan/layerscan/internal/ctxio"
 )
 
 // Defaults for ArchiveOptions.
@@ -469,7 +470,7 @@ func (w *layerWalker) spool(a *archive, r io.Reader, size int64) (io.ReaderAt, i
 		return nil, 0, nil, fmt.Errorf("zip archive does not fit in memory and cannot be spooled: %w", err)
 	}
 	os.Remove(tmp.Name())
-	n, err := io.Copy(tmp, io.LimitReader(&ctxReader{w.ctx, r}, o.MaxTotalSize+1))
+	n, err := io.Copy(tmp, io.LimitReader(ctxio.Reader(w.ctx, r), o.MaxTotalSize+1))
 	if err == nil && n > o.MaxTotalSize {
 		err = a.bound("zip archive is larger than --archive-max-total-size (%d): not opened", o.MaxTotalSize)
 	}
@@ -478,19 +479,6 @@ func (w *layerWalker) spool(a *archive, r io.Reader, size int64) (io.ReaderAt, i
 		return nil, 0, nil, err
 	}
 	return tmp, n, func() { tmp.Close() }, nil
-}
-
-// ctxReader stops reading once the context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 func (w *layerWalker) fileWarn(f *file, format string, args ...any) {
